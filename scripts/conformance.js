@@ -1,0 +1,196 @@
+#!/usr/bin/env node
+// npm run conformance -- [files or folders...] [--json]
+// Replays golden traces (default ../shared/golden, with torch_scalar/) through the public API, teacher-forced
+// (each step starts from the previous reference state) and free-running (from init on our own outputs), with
+// the tolerances of shared/golden/README.md. Exactness (0 ulp) is required where the README says a same-
+// recipe implementation reproduces the trace: torch_scalar/, tfjs_*, the transcriptions I-T, and the AVX2
+// torch files with FMA emulation. The AVX2 files are also replayed with plain rounding (the default
+// convention), which must stay within the tight bound.
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execFileSync } from "node:child_process";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+if (!existsSync(join(root, "dist", "src", "index.js"))) execFileSync("node", [join(root, "scripts", "build.js")], { stdio: "inherit" });
+const { init } = await import("../dist/src/index.js");
+const { create, applyStep, checkDecay, decode } = await import("./golden.js");
+
+const STATE = [
+  ["param", "data"],
+  ["exp_avg", "expAvg"],
+  ["exp_avg_sq", "expAvgSq"],
+  ["max_exp_avg_sq", "maxExpAvgSq"],
+];
+
+const bits = new Uint32Array(1);
+const fl = new Float32Array(bits.buffer);
+function ordered(x) {
+  fl[0] = x;
+  const b = bits[0];
+  return b & 0x80000000 ? -(b & 0x7fffffff) : b;
+}
+/** ulp distance between two float32 values (0 for equal, Infinity when non-finite ones differ). */
+export function ulps(a, b) {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return a === b ? 0 : Infinity;
+  return Math.abs(ordered(a) - ordered(b));
+}
+
+/** Compares got with want; returns { ulp, rel, ok } under the tight or the loose bound. */
+function compare(got, want, loose) {
+  let maxAbs = 0;
+  for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i])) maxAbs = Math.max(maxAbs, Math.abs(want[i]));
+  let ulp = 0;
+  let rel = 0;
+  let ok = got.length === want.length;
+  for (let i = 0; ok && i < want.length; i++) {
+    const a = got[i];
+    const b = want[i];
+    const u = ulps(a, b);
+    ulp = Math.max(ulp, u);
+    if (!Number.isFinite(a) || !Number.isFinite(b)) {
+      if (u !== 0) ok = false;
+      continue;
+    }
+    const d = Math.abs(a - b);
+    if (maxAbs > 0) rel = Math.max(rel, d / maxAbs);
+    const bound = loose ? 1e-5 * maxAbs + 1e-5 * Math.abs(b) : 1e-6 * maxAbs;
+    if (d > bound && u > 4) ok = false;
+  }
+  return { ulp, rel, ok };
+}
+
+function referenceState(trace, k) {
+  // State after step k (k = 0: init with zero moments).
+  const params = {};
+  for (const p of trace.params) {
+    const n = p.init.length;
+    if (k === 0) {
+      params[p.name] = { step: 0, param: decode(p.init), expAvg: new Float32Array(n), expAvgSq: new Float32Array(n) };
+      if (trace.hyper.normalized.amsgrad) params[p.name].maxExpAvgSq = new Float32Array(n);
+    } else {
+      const a = trace.steps[k - 1].after[p.name];
+      params[p.name] = { step: k, param: decode(a.param), expAvg: decode(a.exp_avg), expAvgSq: decode(a.exp_avg_sq) };
+      if (a.max_exp_avg_sq) params[p.name].maxExpAvgSq = decode(a.max_exp_avg_sq);
+    }
+  }
+  return { params };
+}
+
+function measure(opt, trace, step, loose, acc) {
+  for (const p of trace.params) {
+    const want = step.after[p.name];
+    const param = opt.param(p.name);
+    for (const [tk, ok] of STATE) {
+      if (!want[tk]) continue;
+      const r = compare(param[ok], decode(want[tk]), loose);
+      acc.ulp = Math.max(acc.ulp, r.ulp);
+      acc.rel = Math.max(acc.rel, r.rel);
+      if (!r.ok) acc.ok = false;
+    }
+  }
+}
+
+/** Replays one trace; returns the measured errors. */
+export function replay(trace, { fma = true } = {}) {
+  const teacher = { ulp: 0, rel: 0, ok: true };
+  const free = { ulp: 0, rel: 0, ok: true };
+  const opt = create(trace, { fma });
+  const decay = checkDecay(opt, trace);
+  try {
+    trace.steps.forEach((step, i) => {
+      opt.loadState(referenceState(trace, i));
+      opt.step(applyStep(opt, trace, step));
+      measure(opt, trace, step, false, teacher);
+    });
+  } finally {
+    opt.dispose();
+  }
+  const run = create(trace, { fma });
+  try {
+    for (const step of trace.steps) {
+      run.step(applyStep(run, trace, step));
+      measure(run, trace, step, true, free);
+    }
+  } finally {
+    run.dispose();
+  }
+  return { teacher, free, decay };
+}
+
+const TRANSCRIPTION = new Set(["I", "J", "K", "L", "M", "P", "Q", "R", "S", "T"]);
+
+/** Replays a file and judges it. */
+export function check(file) {
+  const trace = JSON.parse(readFileSync(file, "utf8"));
+  const variant = trace.kernel_variant;
+  const mustBeExact = variant === "scalar" || variant === "avx2" || trace.convention === "tfjs" || TRANSCRIPTION.has(trace.convention);
+  const r = replay(trace, { fma: true });
+  const result = {
+    file: file,
+    name: trace.name,
+    convention: trace.convention,
+    exactRequired: mustBeExact,
+    teacherForced: { maxUlp: r.teacher.ulp, maxRel: r.teacher.rel },
+    freeRunning: { maxUlp: r.free.ulp, maxRel: r.free.rel },
+    decayRule: r.decay,
+    pass: r.teacher.ok && r.free.ok && r.decay.length === 0 && (!mustBeExact || r.teacher.ulp === 0),
+  };
+  if (variant === "avx2") {
+    // The default (plain rounding, no FMA emulation) against the AVX2 trace: the tight bound, not exactness.
+    const plain = replay(trace, { fma: false });
+    result.plainRounding = { teacherMaxUlp: plain.teacher.ulp, teacherMaxRel: plain.teacher.rel, freeMaxRel: plain.free.rel };
+    result.pass &&= plain.teacher.ok && plain.free.ok;
+  }
+  return result;
+}
+
+function collect(paths) {
+  const out = [];
+  for (const p of paths) {
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      const entries = readdirSync(p).sort();
+      out.push(...collect(entries.filter((e) => e.endsWith(".json") && e !== "manifest.json").map((e) => join(p, e))));
+      out.push(...collect(entries.filter((e) => statSync(join(p, e)).isDirectory()).map((e) => join(p, e))));
+    } else out.push(p);
+  }
+  return out;
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const json = args.includes("--json");
+  const paths = args.filter((a) => a !== "--json");
+  const files = collect(paths.length ? paths.map((p) => resolve(p)) : [join(root, "..", "shared", "golden")]);
+  await init();
+  let passed = 0;
+  let failed = 0;
+  for (const f of files) {
+    let r;
+    try {
+      r = check(f);
+    } catch (e) {
+      r = { file: f, name: basename(f), pass: false, error: String(e && e.stack || e) };
+    }
+    r.pass ? passed++ : failed++;
+    if (json) console.log(JSON.stringify(r));
+    else {
+      const rel = f.includes("torch_scalar") ? `torch_scalar/${basename(f)}` : basename(f);
+      const fmt = (x) => (x === 0 ? "0" : x.toExponential(1));
+      let line = `${r.pass ? "PASS" : "FAIL"} ${rel.padEnd(44)}`;
+      if (r.error) line += ` error: ${r.error.split("\n")[0]}`;
+      else {
+        line += ` teacher-forced ${r.teacherForced.maxUlp} ulp${r.exactRequired ? " (exact required)" : ""}, free-running rel ${fmt(r.freeRunning.maxRel)}`;
+        if (r.plainRounding) line += `; without FMA emulation ${r.plainRounding.teacherMaxUlp} ulp, rel ${fmt(r.plainRounding.teacherMaxRel)}`;
+        if (r.decayRule.length) line += `; decay rule: ${r.decayRule.join("; ")}`;
+      }
+      console.log(line);
+    }
+  }
+  console.log(`conformance: ${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
