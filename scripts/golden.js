@@ -48,7 +48,7 @@ export function setup(trace, { fma = true } = {}) {
       options = { lr: src.learning_rate, betas: [src.beta1, src.beta2], eps: src.epsilon, weightDecay: 0 };
       break;
     case "M":
-      convention = norm.decay_mode.endsWith("after_update") ? "tf-sgd-after" : "tfa-adamw";
+      convention = norm.decay_mode.includes("after_update") ? "tf-sgd-after" : "tfa-adamw";
       options = { lr: src.learning_rate, betas: [src.beta_1, src.beta_2], eps: src.epsilon, weightDecay: src.weight_decay };
       break;
     case "P": {
