@@ -30,14 +30,24 @@
   if (isVector<T>()) return f32x4.neg(a);
   else return -a;
 }
-// wasm's min/max propagate NaN in both forms, as torch.maximum and MXNet's clip do.
+// min and max propagate NaN, as torch.maximum and MXNet's clip do. They are spelled with compares and
+// selects because engines answer f32.max and f32x4.max with different NaN bit patterns (V8: 0xffc00000 for
+// the scalar op, the operand's NaN for the vector one); this way both builds give the canonical 0x7fc00000.
 @inline export function min<T>(a: T, b: T): T {
-  if (isVector<T>()) return f32x4.min(a, b);
-  else return Mathf.min(a, b);
+  if (isVector<T>()) {
+    const m = v128.bitselect(a, b, f32x4.le(a, b));
+    return v128.bitselect(f32x4.splat(NaN), m, v128.or(f32x4.ne(a, a), f32x4.ne(b, b)));
+  } else {
+    return a != a || b != b ? <f32>NaN : a <= b ? a : b;
+  }
 }
 @inline export function max<T>(a: T, b: T): T {
-  if (isVector<T>()) return f32x4.max(a, b);
-  else return Mathf.max(a, b);
+  if (isVector<T>()) {
+    const m = v128.bitselect(a, b, f32x4.ge(a, b));
+    return v128.bitselect(f32x4.splat(NaN), m, v128.or(f32x4.ne(a, a), f32x4.ne(b, b)));
+  } else {
+    return a != a || b != b ? <f32>NaN : a >= b ? a : b;
+  }
 }
 
 /**

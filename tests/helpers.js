@@ -1,0 +1,35 @@
+// Shared test helpers: a seeded generator and float32 bit comparison.
+import { init } from "../dist/src/index.js";
+
+export const ready = init();
+
+/** mulberry32: small, fast, seeded. */
+export function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Normal-ish values spanning magnitudes, with exact zeros. */
+export function randomArray(rand, n, scale = 1) {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = rand();
+    a[i] = r < 0.1 ? 0 : (rand() * 2 - 1) * scale * Math.pow(10, Math.floor(rand() * 6) - 3);
+  }
+  return a;
+}
+
+/** Index of the first element whose float32 bits differ, or -1. */
+export function firstBitDiff(a, b) {
+  if (a.length !== b.length) return 0;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+  return -1;
+}
