@@ -8,7 +8,7 @@ const pattern = process.argv[2] ?? "\\.test\\.js$";
 const child = spawn(process.execPath, [join(root, "node_modules", "uvu", "bin.js"), "tests", pattern], {
   cwd: root,
   stdio: ["ignore", "pipe", "inherit"],
-  env: { ...process.env, FORCE_COLOR: "0" },
+  env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
 });
 let out = "";
 child.stdout.on("data", (d) => {

@@ -1,0 +1,30 @@
+// Every golden trace (shared/golden, with torch_scalar/) through the public API: teacher-forced and
+// free-running, exact where the golden README says a same-recipe implementation is exact.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { check } from "../scripts/conformance.js";
+import { ready } from "./helpers.js";
+
+await ready;
+const dir = fileURLToPath(new URL("../../shared/golden/", import.meta.url));
+const files = [
+  ...readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "manifest.json").map((f) => dir + f),
+  ...readdirSync(dir + "torch_scalar").filter((f) => f.endsWith(".json")).map((f) => `${dir}torch_scalar/${f}`),
+];
+
+test("the golden folder is there and complete", () => {
+  assert.ok(files.length >= 67, `found ${files.length} traces`);
+});
+
+for (const file of files) {
+  test(`golden ${file.slice(dir.length)}`, () => {
+    const r = check(file);
+    assert.ok(r.pass, JSON.stringify(r));
+    if (r.exactRequired) assert.is(r.teacherForced.maxUlp, 0);
+    assert.is(r.decayRule.length, 0);
+  });
+}
+
+test.run();
