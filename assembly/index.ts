@@ -144,3 +144,5 @@ function generic(rec: usize, flags: u32): void { segment(rec, flags); }
 
 /** 1 in the SIMD build, 0 in the scalar one: lets the host report which build it was handed. */
 export const simd: i32 = ASC_FEATURE_SIMD ? 1 : 0;
+
+export { gradNorms, norm } from "./norm";
