@@ -1,6 +1,7 @@
-// The default entry: the wasm builds are inlined (base64), so it loads with no bundler configuration.
+// The default entry: the wasm builds are inlined (base64), so it loads with no bundler configuration in
+// Node, Deno, Bun and browsers. Importing does nothing: the base64 is decoded and compiled by init().
 import { SIMD_WASM, SCALAR_WASM } from "./generated/wasm-inline.js";
-import { load, type WasmSource } from "./loader.js";
+import { initWith, type InitOptions, type WasmSource } from "./loader.js";
 
 function decode(b64: string): Uint8Array {
   const bin = atob(b64);
@@ -9,27 +10,13 @@ function decode(b64: string): Uint8Array {
   return out;
 }
 
-export interface InitOptions {
-  /** false forces the non-SIMD build. */
-  simd?: boolean;
-}
-
 /**
  * Loads the kernel; call once (later calls are no-ops). `source` may be a precompiled WebAssembly.Module
- * (required on Cloudflare workerd), the bytes of either .wasm build, a URL or a Response.
+ * (required on Cloudflare workerd), the bytes of either .wasm build, a URL or a Response; or
+ * `{ simd: false }` to force the non-SIMD build.
  */
 export function init(source?: WasmSource | InitOptions): Promise<void> {
-  const opts = source && typeof source === "object" && "simd" in source ? (source as InitOptions) : undefined;
-  const explicit = opts ? undefined : (source as WasmSource | undefined);
-  return load(explicit, { simd: () => decode(SIMD_WASM), scalar: () => decode(SCALAR_WASM) }, opts?.simd === false);
+  return initWith(source, { simd: () => decode(SIMD_WASM), scalar: () => decode(SCALAR_WASM) });
 }
 
-export { backend, simdSupported, type Backend, type WasmSource } from "./loader.js";
-export { FusedAdamError } from "./errors.js";
-export {
-  Optimizer, Param,
-  type ParamSpec, type GroupSpec, type GroupOptions, type OptimizerOptions, type ParamGroup, type ParamState,
-  type OptimizerState, type Grads,
-} from "./optimizer.js";
-export { presets as conventions, type Preset, type Knobs, type ConventionSpec, type NameRule, type DecayMode, type DecayScale, type EpsMode } from "./conventions.js";
-export { powi } from "./pow.js";
+export * from "./api.js";

@@ -84,6 +84,24 @@ export function load(explicit: WasmSource | undefined, sources: Sources, forceSc
   return pending;
 }
 
+export interface InitOptions {
+  /** false forces the non-SIMD build. */
+  simd?: boolean;
+}
+
+/**
+ * What every entry's init() does: `source` is either what the user passed (a module, bytes, a URL or a
+ * Response, used as is) or options; `sources` is how that entry gets the two builds (inlined base64 in the
+ * default entry, precompiled modules imported by the bundler in the workerd and edge-light entries).
+ */
+export function initWith(source: WasmSource | InitOptions | undefined, sources: Sources): Promise<void> {
+  // Options are a plain object; anything else (a Module, bytes, a URL, a Response) is a wasm source.
+  const proto = source !== null && typeof source === "object" ? Object.getPrototypeOf(source) : undefined;
+  const isOptions = proto === Object.prototype || proto === null;
+  const opts = isOptions ? (source as InitOptions) : undefined;
+  return load(isOptions ? undefined : (source as WasmSource | undefined), sources, opts?.simd === false);
+}
+
 export function getKernel(): KernelExports {
   if (!kernel) fail("fused-adam is not initialized: call `await init()` once before creating an optimizer");
   return kernel;
