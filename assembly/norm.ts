@@ -14,7 +14,8 @@ export const NORM_SUMSQ_F64 = 2;
 
 /**
  * For every segment record writes the norm of (gradient * scale) to out[s] (f32; for NORM_SUMSQ_F64 the
- * float32-rounded sum of squares instead). Returns 1 if any scaled gradient element is NaN or infinite.
+ * float32-rounded sum of squares instead) and 1 to out[count + s] if one of its scaled elements is NaN or
+ * infinite (else 0). Returns 1 if any tensor has such an element.
  */
 export function gradNorms(table: usize, count: i32, out: usize, scale: f32, mode: i32): i32 {
   let nonFinite = 0;
@@ -28,7 +29,9 @@ export function gradNorms(table: usize, count: i32, out: usize, scale: f32, mode
     else r = Mathf.sqrt(lanes8(g, n, scale, false));
     store<f32>(out + (<usize>s << 2), r);
     // A finite sum of squares proves every element finite; otherwise look (it may only be overflow).
-    if (!isFinite(r) && hasNonFinite(g, n, scale)) nonFinite = 1;
+    const bad = !isFinite(r) && hasNonFinite(g, n, scale);
+    store<f32>(out + (<usize>(count + s) << 2), bad ? 1 : 0);
+    if (bad) nonFinite = 1;
   }
   return nonFinite;
 }

@@ -78,6 +78,12 @@ function referenceState(trace, k) {
   return { params };
 }
 
+function measureClip(result, step, acc) {
+  if (!step.clip) return;
+  acc.normUlp = Math.max(acc.normUlp ?? 0, ulps(Math.fround(result.totalNorm), Math.fround(step.clip.total_norm)));
+  if (acc.normUlp > 2) acc.ok = false;
+}
+
 function measure(opt, trace, step, loose, acc) {
   for (const p of trace.params) {
     const want = step.after[p.name];
@@ -101,7 +107,7 @@ export function replay(trace, { fma = true } = {}) {
   try {
     trace.steps.forEach((step, i) => {
       opt.loadState(referenceState(trace, i));
-      opt.step(applyStep(opt, trace, step));
+      measureClip(opt.step(applyStep(opt, trace, step)), step, teacher);
       measure(opt, trace, step, false, teacher);
     });
   } finally {
@@ -132,7 +138,7 @@ export function check(file) {
     name: trace.name,
     convention: trace.convention,
     exactRequired: mustBeExact,
-    teacherForced: { maxUlp: r.teacher.ulp, maxRel: r.teacher.rel },
+    teacherForced: { maxUlp: r.teacher.ulp, maxRel: r.teacher.rel, ...(r.teacher.normUlp !== undefined ? { totalNormUlp: r.teacher.normUlp } : {}) },
     freeRunning: { maxUlp: r.free.ulp, maxRel: r.free.rel },
     decayRule: r.decay,
     pass: r.teacher.ok && r.free.ok && r.decay.length === 0 && (!mustBeExact || r.teacher.ulp === 0),
@@ -183,6 +189,7 @@ async function main() {
       if (r.error) line += ` error: ${r.error.split("\n")[0]}`;
       else {
         line += ` teacher-forced ${r.teacherForced.maxUlp} ulp${r.exactRequired ? " (exact required)" : ""}, free-running rel ${fmt(r.freeRunning.maxRel)}`;
+        if (r.teacherForced.totalNormUlp !== undefined) line += `, total norm ${r.teacherForced.totalNormUlp} ulp`;
         if (r.plainRounding) line += `; without FMA emulation ${r.plainRounding.teacherMaxUlp} ulp, rel ${fmt(r.plainRounding.teacherMaxRel)}`;
         if (r.decayRule.length) line += `; decay rule: ${r.decayRule.join("; ")}`;
       }

@@ -29,6 +29,7 @@ export function setup(trace, { fma = true } = {}) {
       if (!convention) throw new Error(`unknown torch decay_mode ${norm.decay_mode}`);
       options = { lr: src.lr, betas: src.betas, eps: src.eps, weightDecay: src.weight_decay, amsgrad: src.amsgrad, maximize: src.maximize };
       if (convention === "shrink") options.weightDecay = trace.hyper.shrink.d;
+      if (trace.hyper.clip_grad_norm) options.clipGradNorm = { maxNorm: trace.hyper.clip_grad_norm.max_norm, mode: "torch" };
       if (fma && trace.kernel_variant === "avx2") convention = { base: convention, fma: true };
       break;
     }
@@ -74,6 +75,7 @@ export function setup(trace, { fma = true } = {}) {
       options = { lr: src.base_lr, betas: [src.momentum, src.momentum2], eps: src.delta, weightDecay: src.weight_decay };
       lrMult = src.param_lr_mult;
       decayMult = src.param_decay_mult;
+      if (src.clip_gradients >= 0) options.clipGradNorm = { maxNorm: src.clip_gradients, mode: "caffe" };
       break;
     case "T":
       convention = "paper-adamw";
@@ -123,10 +125,9 @@ export function applyStep(opt, trace, step) {
       g.lr = trace.hyper.normalized.lr;
     }
   }
-  // Global-norm clipping (torch clip_grad_norm_, Caffe ClipGradients) lands with the training-loop issue.
-  const grads = step.clip?.grads_after_clip ?? step.grads;
+  // The raw gradients: clipping (torch clip_grad_norm_, Caffe ClipGradients) runs in the engine.
   const out = {};
-  for (const p of trace.params) out[p.name] = decode(grads[p.name]);
+  for (const p of trace.params) out[p.name] = decode(step.grads[p.name]);
   return out;
 }
 

@@ -20,3 +20,5 @@ export function init(source?: WasmSource | InitOptions): Promise<void> {
 }
 
 export * from "./api.js";
+export { LossScaler, type LossScaleOptions } from "./scaler.js";
+export type { ClipOptions, ClipMode } from "./clipping.js";

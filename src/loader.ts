@@ -7,6 +7,8 @@ export interface KernelExports {
   memory: WebAssembly.Memory;
   step(table: number, count: number): void;
   heapBase(): number;
+  gradNorms(table: number, count: number, out: number, scale: number, recipe: number): number;
+  norm(ptr: number, n: number, recipe: number): number;
   simd: WebAssembly.Global;
 }
 

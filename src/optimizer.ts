@@ -7,8 +7,10 @@ import {
   compile, decays, needsPositiveEps, nextPower, resolveConvention,
   type ConventionSpec, type NameRule, type Preset, type StepInputs,
 } from "./conventions.js";
+import { clipCoefficient, globalNorm, normRecipe, resolveClip, type ClipOptions } from "./clipping.js";
 import { fail } from "./errors.js";
 import { getKernel } from "./loader.js";
+import { LossScaler, type LossScaleOptions } from "./scaler.js";
 import { alloc, buffer, release } from "./memory.js";
 
 export interface ParamSpec {
@@ -47,6 +49,29 @@ export interface OptimizerOptions extends GroupOptions {
   convention?: ConventionSpec;
   /** Which parameters decay, by name; overrides the preset's rule (BERT's, MXNet's). */
   decayRule?: NameRule;
+  /** Global-norm clipping fused into the step: a max norm (torch semantics) or { maxNorm, mode }. */
+  clipGradNorm?: number | ClipOptions;
+  /**
+   * Non-finite gradients: `propagate` (torch: NaN/Inf flow into the state), `skip` (the step changes
+   * nothing and step() reports it) or `throw` (an error naming the parameters; nothing changes).
+   */
+  nonFinite?: "propagate" | "skip" | "throw";
+  /** Dynamic loss scaling like torch's GradScaler (true for its defaults). */
+  lossScale?: boolean | LossScaleOptions;
+}
+
+/** What the last step did. One object per optimizer, overwritten by every step (nothing is allocated). */
+export interface StepResult {
+  /** Global gradient norm (after unscaling), NaN when no norm was needed (no clipping, no checks). */
+  totalNorm: number;
+  /** The multiplier applied to every gradient by clipping (1 when not clipping). */
+  clipCoef: number;
+  /** True when the step was skipped for non-finite gradients: no weight, moment or step count changed. */
+  skipped: boolean;
+  /** True when some gradient had a NaN or infinite element. */
+  nonFinite: boolean;
+  /** The loss scale to use for the next backward pass (NaN without loss scaling). */
+  lossScale: number;
 }
 
 /** Hyperparameters of a parameter group; change them between steps (schedules do). */
@@ -179,6 +204,13 @@ export class Optimizer {
   private readonly pow1: Float64Array;
   private readonly pow2: Float64Array;
   private readonly scratch = new Float32Array(abi.S_COUNT);
+  private readonly clip: { maxNorm: number; mode: "torch" | "optax" | "caffe" } | null;
+  private readonly nonFinite: "propagate" | "skip" | "throw";
+  /** The loss scaler, when lossScale is on. */
+  readonly scaler: LossScaler | null;
+  /** What the last step did (the object step() returns). */
+  readonly lastStep: StepResult = { totalNorm: NaN, clipCoef: 1, skipped: false, nonFinite: false, lossScale: NaN };
+  private norms = 0; // 2 * count floats: per-tensor norms, then per-tensor non-finite flags
   private readonly inputs: StepInputs = {
     lr: 0, beta1: 0, beta2: 0, eps: 0, weightDecay: 0, amsgrad: false, maximize: false, gradScale: 1,
     clipValue: Infinity, epsRoot: 0, multiplier: 1, lrMult: 1, decayMult: 1, t: 1, pow1: 1, pow2: 1,
@@ -193,6 +225,11 @@ export class Optimizer {
     this.convention = resolveConvention(options.convention, "torch-adamw");
     const preset = this.convention;
     const rule = options.decayRule ?? preset.decayRule;
+    this.clip = resolveClip(options.clipGradNorm);
+    this.nonFinite = options.nonFinite ?? "propagate";
+    if (!["propagate", "skip", "throw"].includes(this.nonFinite)) fail(`nonFinite: "${String(this.nonFinite)}" is not one of "propagate", "skip", "throw"`);
+    this.scaler = options.lossScale ? new LossScaler(options.lossScale === true ? {} : options.lossScale) : null;
+    this.lastStep.lossScale = this.scaler ? this.scaler.scale : NaN;
     if (!Array.isArray(params)) fail(`params: expected an array of parameters or of groups, got ${String(params)}`);
     const groups: GroupSpec[] =
       params.length > 0 && params.every((p) => p && typeof p === "object" && "params" in p)
@@ -246,7 +283,7 @@ export class Optimizer {
     this.hasMax = this.paramGroups.some((g) => g.amsgrad);
     const regions = this.hasMax ? 5 : 4;
     this.arenaBytes = regions * offset * F32;
-    this.tableBytes = Math.max(1, list.length) * abi.REC_BYTES;
+    this.tableBytes = Math.max(1, list.length) * (abi.REC_BYTES + 8);
     if (this.arenaBytes > 2 ** 32) {
       fail(`Optimizer: out of memory: the parameters need ${this.arenaBytes} bytes of state, more than the 4 GiB a wasm32 memory holds`);
     }
@@ -257,6 +294,7 @@ export class Optimizer {
       release(this.arena, this.arenaBytes);
       throw e;
     }
+    this.norms = this.table + list.length * abi.REC_BYTES;
     this.steps = new Float64Array(list.length);
     this.pow1 = new Float64Array(list.length).fill(1);
     this.pow2 = new Float64Array(list.length).fill(1);
@@ -318,9 +356,10 @@ export class Optimizer {
 
   /**
    * One optimizer step over every parameter. Gradients are read from each parameter's `grad` view, or
-   * copied first from `grads` (name -> array). Bad input throws before anything changes.
+   * copied first from `grads` (name -> array). Bad input throws before anything changes. Returns what the
+   * step did (the global norm, the clip coefficient, whether it was skipped); the object is reused.
    */
-  step(grads?: Grads): void {
+  step(grads?: Grads): StepResult {
     this.live();
     const preset = this.convention;
     for (let i = 0; i < this.paramGroups.length; i++) checkGroup(`step: paramGroups[${i}]`, this.paramGroups[i], preset);
@@ -330,8 +369,44 @@ export class Optimizer {
       }
     }
     if (grads !== undefined) this.copyGrads(grads);
-
     this.syncTable();
+
+    const result = this.lastStep;
+    const scaler = this.scaler;
+    const unscale = scaler ? scaler.invScale : 1;
+    let multiplier = unscale;
+    result.totalNorm = NaN;
+    result.clipCoef = 1;
+    result.skipped = false;
+    result.nonFinite = false;
+    if (this.clip || scaler || this.nonFinite !== "propagate") {
+      const k = getKernel();
+      const count = this.params.length;
+      const mode = this.clip ? this.clip.mode : "torch";
+      const recipe = normRecipe(mode, preset.fma);
+      const found = k.gradNorms(this.table, count, this.norms, unscale, recipe) !== 0;
+      const at = this.norms >>> 2;
+      const combined = mode === "torch" ? k.norm(this.norms, count, recipe) : 0;
+      result.totalNorm = globalNorm(mode, this.tableF32, at, count, combined);
+      result.nonFinite = found;
+      if (found && (scaler || this.nonFinite !== "propagate")) {
+        if (this.nonFinite === "throw" && !scaler) {
+          const names = this.params.filter((_, i) => this.tableF32[at + count + i] !== 0).map((p) => `"${p.name}"`);
+          fail(`step: non-finite gradient (NaN or Infinity) in ${names.join(", ")}; nothing was changed`);
+        }
+        result.skipped = true;
+        if (scaler) {
+          scaler.update(true);
+          result.lossScale = scaler.scale;
+        }
+        return result;
+      }
+      if (this.clip) {
+        result.clipCoef = clipCoefficient(this.clip.mode, this.clip.maxNorm, result.totalNorm);
+        multiplier = Math.fround(unscale * result.clipCoef);
+      }
+    }
+
     const h = this.inputs;
     const out = this.scratch;
     const params = this.params;
@@ -345,7 +420,7 @@ export class Optimizer {
       h.weightDecay = p.decays ? g.weightDecay : 0;
       h.amsgrad = g.amsgrad;
       h.maximize = g.maximize;
-      h.gradScale = g.gradScale;
+      h.gradScale = g.gradScale * multiplier;
       h.clipValue = g.clipValue;
       h.epsRoot = g.epsRoot;
       h.multiplier = g.scheduleMultiplier;
@@ -366,6 +441,11 @@ export class Optimizer {
       this.pow1[i] = nextPower(preset, g.betas[0], this.pow1[i]);
       this.pow2[i] = nextPower(preset, g.betas[1], this.pow2[i]);
     }
+    if (scaler) {
+      scaler.update(false);
+      result.lossScale = scaler.scale;
+    }
+    return result;
   }
 
   private copyGrads(grads: Grads): void {

@@ -1,0 +1,52 @@
+// Dynamic loss scaling, as torch.cuda.amp.GradScaler (torch/cuda/amp/grad_scaler.py, 1.13): the user
+// multiplies the loss by `scale` before the backward pass; the step unscales the gradients by the float32
+// reciprocal (in the same fused pass), skips the step when a gradient is inf/NaN and backs the scale off,
+// and grows it after `growthInterval` clean steps (ATen _amp_update_scale_, float32 arithmetic).
+import { fail } from "./errors.js";
+
+const f = Math.fround;
+
+export interface LossScaleOptions {
+  init?: number;
+  growthFactor?: number;
+  backoffFactor?: number;
+  growthInterval?: number;
+}
+
+export class LossScaler {
+  /** Multiply the loss by this before computing gradients. */
+  scale: number;
+  readonly growthFactor: number;
+  readonly backoffFactor: number;
+  readonly growthInterval: number;
+  /** Clean steps since the last change of scale. */
+  growthTracker = 0;
+
+  constructor(o: LossScaleOptions = {}) {
+    this.scale = f(o.init ?? 65536);
+    this.growthFactor = o.growthFactor ?? 2;
+    this.backoffFactor = o.backoffFactor ?? 0.5;
+    this.growthInterval = o.growthInterval ?? 2000;
+    if (!(this.scale > 0) || !Number.isFinite(this.scale)) fail(`lossScale.init is ${o.init}; it must be a finite number > 0`);
+    if (!(this.growthFactor > 1)) fail(`lossScale.growthFactor is ${o.growthFactor}; it must be > 1`);
+    if (!(this.backoffFactor > 0 && this.backoffFactor < 1)) fail(`lossScale.backoffFactor is ${o.backoffFactor}; it must be in (0, 1)`);
+    if (!Number.isInteger(this.growthInterval) || this.growthInterval < 1) fail(`lossScale.growthInterval is ${o.growthInterval}; it must be a whole number >= 1`);
+  }
+
+  /** The float32 reciprocal the gradients are multiplied by (GradScaler: scale.double().reciprocal().float()). */
+  get invScale(): number {
+    return f(1 / this.scale);
+  }
+
+  /** After a step: back off on overflow, grow after growthInterval clean steps. */
+  update(foundInf: boolean): void {
+    if (foundInf) {
+      this.scale = f(this.scale * f(this.backoffFactor));
+      this.growthTracker = 0;
+    } else if (++this.growthTracker === this.growthInterval) {
+      const grown = f(this.scale * f(this.growthFactor));
+      if (Number.isFinite(grown)) this.scale = grown;
+      this.growthTracker = 0;
+    }
+  }
+}
