@@ -14,7 +14,7 @@ import { execFileSync } from "node:child_process";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 if (!existsSync(join(root, "dist", "src", "index.js"))) execFileSync("node", [join(root, "scripts", "build.js")], { stdio: "inherit" });
 const { init } = await import("../dist/src/index.js");
-const { create, applyStep, checkDecay, decode } = await import("./golden.js");
+const { create, gradsOf, lrMismatch, checkDecay, decode } = await import("./golden.js");
 
 const STATE = [
   ["param", "data"],
@@ -98,16 +98,20 @@ function measure(opt, trace, step, loose, acc) {
   }
 }
 
-/** Replays one trace; returns the measured errors. */
+/** Replays one trace with the engine's own schedules, groups and clipping; returns the measured errors. */
 export function replay(trace, { fma = true } = {}) {
   const teacher = { ulp: 0, rel: 0, ok: true };
   const free = { ulp: 0, rel: 0, ok: true };
-  const opt = create(trace, { fma });
+  const lr = [];
+  const { opt, scheduler } = create(trace, { fma });
   const decay = checkDecay(opt, trace);
   try {
     trace.steps.forEach((step, i) => {
       opt.loadState(referenceState(trace, i));
-      measureClip(opt.step(applyStep(opt, trace, step)), step, teacher);
+      const bad = lrMismatch(opt, trace, step);
+      if (bad) lr.push(`step ${i + 1}: ${bad}`);
+      measureClip(opt.step(gradsOf(trace, step)), step, teacher);
+      scheduler?.step();
       measure(opt, trace, step, false, teacher);
     });
   } finally {
@@ -116,13 +120,14 @@ export function replay(trace, { fma = true } = {}) {
   const run = create(trace, { fma });
   try {
     for (const step of trace.steps) {
-      run.step(applyStep(run, trace, step));
-      measure(run, trace, step, true, free);
+      run.opt.step(gradsOf(trace, step));
+      run.scheduler?.step();
+      measure(run.opt, trace, step, true, free);
     }
   } finally {
-    run.dispose();
+    run.opt.dispose();
   }
-  return { teacher, free, decay };
+  return { teacher, free, decay, lr };
 }
 
 const TRANSCRIPTION = new Set(["I", "J", "K", "L", "M", "P", "Q", "R", "S", "T"]);
@@ -141,7 +146,8 @@ export function check(file) {
     teacherForced: { maxUlp: r.teacher.ulp, maxRel: r.teacher.rel, ...(r.teacher.normUlp !== undefined ? { totalNormUlp: r.teacher.normUlp } : {}) },
     freeRunning: { maxUlp: r.free.ulp, maxRel: r.free.rel },
     decayRule: r.decay,
-    pass: r.teacher.ok && r.free.ok && r.decay.length === 0 && (!mustBeExact || r.teacher.ulp === 0),
+    schedule: r.lr,
+    pass: r.teacher.ok && r.free.ok && r.decay.length === 0 && r.lr.length === 0 && (!mustBeExact || r.teacher.ulp === 0),
   };
   if (variant === "avx2") {
     // The default (plain rounding, no FMA emulation) against the AVX2 trace: the tight bound, not exactness.
@@ -192,6 +198,7 @@ async function main() {
         if (r.teacherForced.totalNormUlp !== undefined) line += `, total norm ${r.teacherForced.totalNormUlp} ulp`;
         if (r.plainRounding) line += `; without FMA emulation ${r.plainRounding.teacherMaxUlp} ulp, rel ${fmt(r.plainRounding.teacherMaxRel)}`;
         if (r.decayRule.length) line += `; decay rule: ${r.decayRule.join("; ")}`;
+        if (r.schedule.length) line += `; schedule: ${r.schedule.slice(0, 3).join("; ")}`;
       }
       console.log(line);
     }

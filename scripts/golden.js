@@ -3,7 +3,7 @@
 // options, as a user porting that recipe would. Which parameters decay comes from the preset's own name
 // rule (BERT, MXNet) or the user-level option a framework has (Keras var_names, optax mask), and is
 // checked against the trace.
-import { Optimizer } from "../dist/src/index.js";
+import { Optimizer, LambdaLR, CosineAnnealingLR, BertSchedule, linearWithWarmup, cosineWithWarmup, paperCosine } from "../dist/src/index.js";
 
 export const decode = (a) => Float32Array.from(a, Number);
 
@@ -105,27 +105,46 @@ export function setup(trace, { fma = true } = {}) {
   return { convention, options, params };
 }
 
-export function create(trace, opts) {
-  const { convention, options, params } = setup(trace, opts);
-  return new Optimizer(params, { ...options, convention });
+/** The library's own scheduler for the trace's recorded schedule (none for a constant rate). */
+function schedulerFor(opt, trace) {
+  const sch = trace.hyper.schedule;
+  if (!sch || sch.type === "constant") return null;
+  if (sch.type === "CosineAnnealingLR") return new CosineAnnealingLR(opt, sch.T_max, sch.eta_min);
+  if (sch.type === "LambdaLR" && sch.num_cycles !== undefined) return new LambdaLR(opt, cosineWithWarmup(sch.warmup, sch.total, sch.num_cycles));
+  if (sch.type === "LambdaLR") return new LambdaLR(opt, linearWithWarmup(sch.warmup, sch.total));
+  if (sch.type.startsWith("bert create_optimizer")) return new BertSchedule(opt, sch.num_train_steps, sch.num_warmup_steps);
+  if (sch.type.startsWith("SGDR cosine multiplier")) return new LambdaLR(opt, paperCosine(sch.T_i), { target: "scheduleMultiplier" });
+  throw new Error(`no scheduler for ${sch.type}`);
 }
 
-/** Sets what the trace recorded for this step that the engine does not compute yet (lr schedules, eta_t). */
-export function applyStep(opt, trace, step) {
+/** A fresh optimizer (and its scheduler) configured from the trace. */
+export function create(trace, opts) {
+  const { convention, options, params } = setup(trace, opts);
+  const opt = new Optimizer(params, { ...options, convention });
+  return { opt, scheduler: schedulerFor(opt, trace) };
+}
+
+/**
+ * Where the engine's rate for this step differs from the one the trace recorded (lr, per-group lr, the
+ * paper's eta_t), a description of the difference; else null.
+ */
+export function lrMismatch(opt, trace, step) {
   const groups = trace.hyper.param_groups;
-  if (trace.convention === "S") opt.paramGroups[0].lr = step.lr;
-  else if (groups && step.lr_by_param) {
-    groups.forEach((g, i) => (opt.paramGroups[i].lr = step.lr_by_param[g.params[0]]));
-  } else {
-    for (const g of opt.paramGroups) g.lr = step.lr;
-  }
-  if (step.schedule_multiplier !== undefined) {
-    for (const g of opt.paramGroups) {
-      g.scheduleMultiplier = step.schedule_multiplier;
-      g.lr = trace.hyper.normalized.lr;
+  const want = groups ? groups.map((g) => step.lr_by_param[g.params[0]]) : opt.paramGroups.map(() => step.lr);
+  for (let i = 0; i < want.length; i++) {
+    const g = opt.paramGroups[i];
+    if (step.schedule_multiplier !== undefined) {
+      if (g.scheduleMultiplier !== step.schedule_multiplier) return `eta_t ${g.scheduleMultiplier} != ${step.schedule_multiplier}`;
+    } else if (g.lr !== want[i] && !(Math.fround(g.lr) === g.lr && Math.fround(want[i]) === g.lr)) {
+      // A float32 rate (BERT's TF schedule) is recorded as its shortest float32 decimal.
+      return `group ${i} lr ${g.lr} != ${want[i]}`;
     }
   }
-  // The raw gradients: clipping (torch clip_grad_norm_, Caffe ClipGradients) runs in the engine.
+  return null;
+}
+
+/** The raw gradients of a step: clipping (torch clip_grad_norm_, Caffe ClipGradients) runs in the engine. */
+export function gradsOf(trace, step) {
   const out = {};
   for (const p of trace.params) out[p.name] = decode(step.grads[p.name]);
   return out;

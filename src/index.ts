@@ -22,3 +22,8 @@ export function init(source?: WasmSource | InitOptions): Promise<void> {
 export * from "./api.js";
 export { LossScaler, type LossScaleOptions } from "./scaler.js";
 export type { ClipOptions, ClipMode } from "./clipping.js";
+export {
+  Scheduler, LambdaLR, CosineAnnealingLR, StepLR, ExponentialLR, OneCycleLR, BertSchedule,
+  constant, constantWithWarmup, linearWithWarmup, cosineWithWarmup, polynomialWithWarmup, withWarmup, paperCosine,
+  type Lambda, type ScheduleTarget, type SchedulerOptions, type OneCycleOptions,
+} from "./schedules.js";
