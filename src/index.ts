@@ -27,3 +27,4 @@ export {
   constant, constantWithWarmup, linearWithWarmup, cosineWithWarmup, polynomialWithWarmup, withWarmup, paperCosine,
   type Lambda, type ScheduleTarget, type SchedulerOptions, type OneCycleOptions,
 } from "./schedules.js";
+export { encode as encodeSafetensors, decode as decodeSafetensors, type Decoded, type TensorEntry } from "./safetensors.js";

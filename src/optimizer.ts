@@ -7,6 +7,7 @@ import {
   compile, decays, needsPositiveEps, nextPower, resolveConvention,
   type ConventionSpec, type NameRule, type Preset, type StepInputs,
 } from "./conventions.js";
+import * as checkpoint from "./checkpoint.js";
 import { clipCoefficient, globalNorm, normRecipe, resolveClip, type ClipOptions } from "./clipping.js";
 import { fail } from "./errors.js";
 import { getKernel } from "./loader.js";
@@ -521,6 +522,30 @@ export class Optimizer {
         this.pow2[i] = b;
       }
     }
+  }
+
+  /** The optimizer state as safetensors bytes (PyTorch names; groups and convention in __metadata__). */
+  stateDict(): Uint8Array {
+    this.live();
+    return checkpoint.stateDict(this);
+  }
+
+  /** Loads a stateDict(); the whole file is validated first, so a bad file changes nothing. */
+  loadStateDict(bytes: Uint8Array): void {
+    this.live();
+    checkpoint.loadStateDict(this, bytes);
+  }
+
+  /** The weights as safetensors bytes, one tensor per parameter name. */
+  saveWeights(): Uint8Array {
+    this.live();
+    return checkpoint.saveWeights(this);
+  }
+
+  /** Loads weights from safetensors bytes by name (strict: every parameter present, nothing extra). */
+  loadWeights(bytes: Uint8Array, options?: { strict?: boolean }): void {
+    this.live();
+    checkpoint.loadWeights(this, bytes, options);
   }
 
   /** Releases the memory. Views handed out before must not be used afterwards. */

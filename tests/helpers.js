@@ -1,4 +1,5 @@
 // Shared test helpers: a seeded generator and float32 bit comparison.
+import { spawnSync } from "node:child_process";
 import { init } from "../dist/src/index.js";
 
 export const ready = init();
@@ -32,4 +33,26 @@ export function firstBitDiff(a, b) {
   const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
   return -1;
+}
+
+/** Debian's python, where python3-torch installs (a pyenv python3 on PATH would not see it). */
+export const PY = "/usr/bin/python3";
+
+function torchAvailable() {
+  return spawnSync(PY, ["-c", "import torch"], { stdio: "ignore" }).status === 0;
+}
+
+/**
+ * Whether real torch is importable, installing Debian's python3-torch when absent and running as root.
+ * Prints a visible message when it cannot be had; the caller then registers its test as skipped.
+ */
+export function ensureTorch(purpose) {
+  if (torchAvailable()) return true;
+  if (process.getuid?.() === 0) {
+    console.log(`installing Debian's python3-torch for ${purpose} ...`);
+    spawnSync("bash", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch"], { stdio: "ignore" });
+  }
+  if (torchAvailable()) return true;
+  console.log(`SKIPPED: ${purpose}: Debian's python3-torch is not installed and could not be installed here`);
+  return false;
 }

@@ -1,0 +1,318 @@
+// The in-process peers: fused-adam itself, a plain JS loop over Float32Array, and TensorFlow.js
+// tf.train.adam on its CPU and WebAssembly backends. Each peer builds its own copy of a case's input
+// (bench/cases.js), takes one step for the agreement check, then is timed stepping on.
+//
+//   peer.create(input, conv, clip) -> { step(), result() -> Promise<{ p, m, v }> (arena layout), dispose() }
+//   conv: "adamw" (torch AdamW) or "adaml2" (torch Adam with L2); clip: torch clip_grad_norm_ on or off.
+//   A peer that cannot run a case has `skip(input, conv, clip)` returning the reason.
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { init, Optimizer } from "../dist/src/index.js";
+import { HYPER, tensorOf } from "./cases.js";
+
+const require = createRequire(import.meta.url);
+const H = HYPER;
+
+function regions(input) {
+  const r = () => new Float32Array(input.total);
+  return { p: r(), m: r(), v: r() };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// fused-adam
+
+let ready = null;
+const preset = (conv) => (conv === "adamw" ? "torch-adamw" : "torch-adam");
+
+function fusedOptimizer(specs, conv, extra = {}) {
+  return new Optimizer(specs, {
+    lr: H.lr, betas: [H.beta1, H.beta2], eps: H.eps, weightDecay: H.weightDecay, convention: preset(conv), ...extra,
+  });
+}
+
+/**
+ * Whether fused-adam's step() does global-norm clipping yet: issue 3 plans `step()` returning the total
+ * norm. Probed with the option name `maxGradNorm`; a build without it makes the clip cases n/a.
+ */
+let clipSupport;
+export async function fusedClipSupported() {
+  if (clipSupport !== undefined) return clipSupport;
+  await (ready ??= init());
+  const opt = fusedOptimizer([{ name: "w", shape: [4], data: [1, 1, 1, 1] }], "adamw", { maxGradNorm: 1 });
+  opt.param("w").grad.set([10, 10, 10, 10]);
+  let ret;
+  try {
+    ret = opt.step();
+  } catch {
+    ret = undefined;
+  }
+  opt.dispose();
+  return (clipSupport = typeof ret === "number");
+}
+
+/**
+ * fused-adam on the case's tensors. With `reference`, the gradients are `reference.g` (pre-clipped on the
+ * host) and clipping stays off: this instance gives the reference result of the clip cases.
+ * `single` lays every parameter out as one tensor of the same total size (the per-tensor overhead test).
+ */
+function fusedInstance(input, conv, clip, { grads = input.g, single = false } = {}) {
+  const specs = single
+    ? [{ name: "all", shape: [input.params] }]
+    : input.tensors.map((t) => ({ name: t.name, shape: t.shape }));
+  const opt = fusedOptimizer(specs, conv, clip ? { maxGradNorm: H.maxNorm } : {});
+  const load = (region, k) => (region === "g" ? grads.subarray(input.offsets[k], input.offsets[k] + input.sizes[k]) : tensorOf(input, region, k));
+  // Copy in tensor by tensor (single: concatenated, no padding; the step is elementwise, so the result
+  // maps back element for element).
+  const each = (fn) => {
+    if (single) {
+      const p = opt.param("all");
+      let at = 0;
+      input.sizes.forEach((n, k) => {
+        fn(k, (name) => p[name].subarray(at, at + n));
+        at += n;
+      });
+    } else {
+      input.tensors.forEach((t, k) => {
+        const p = opt.param(t.name);
+        fn(k, (name) => p[name]);
+      });
+    }
+  };
+  const state = {};
+  if (single) state.all = { step: H.t0 };
+  else for (const t of input.tensors) state[t.name] = { step: H.t0 };
+  opt.loadState({ params: state });
+  each((k, view) => {
+    view("data").set(tensorOf(input, "p", k));
+    view("grad").set(load("g", k));
+    view("expAvg").set(tensorOf(input, "m", k));
+    view("expAvgSq").set(tensorOf(input, "v", k));
+  });
+  return {
+    step: () => opt.step(),
+    async result() {
+      const out = regions(input);
+      each((k, view) => {
+        const at = input.offsets[k];
+        out.p.set(view("data"), at);
+        out.m.set(view("expAvg"), at);
+        out.v.set(view("expAvgSq"), at);
+      });
+      return out;
+    },
+    dispose: () => opt.dispose(),
+  };
+}
+
+export const fused = {
+  id: "fused-adam",
+  label: "fused-adam",
+  async create(input, conv, clip) {
+    await (ready ??= init());
+    return fusedInstance(input, conv, clip);
+  },
+  async skip(input, conv, clip) {
+    if (clip && !(await fusedClipSupported())) return "n/a (clipping not implemented yet)";
+    return null;
+  },
+  /** The reference result of a case: one step, clipping (if on) done exactly on the host first. */
+  async reference(input, conv, clippedG) {
+    await (ready ??= init());
+    const inst = fusedInstance(input, conv, false, { grads: clippedG ?? input.g });
+    inst.step();
+    const out = await inst.result();
+    inst.dispose();
+    return out;
+  },
+};
+
+/** fused-adam with every parameter in one tensor: BERT-base against one tensor of the same size. */
+export const fusedSingle = {
+  id: "fused-adam-1t",
+  label: "fused-adam, one tensor of the same size",
+  async create(input, conv, clip) {
+    await (ready ??= init());
+    return fusedInstance(input, conv, clip, { single: true });
+  },
+  async skip(input, conv, clip) {
+    if (input.sizes.length < 2) return "n/a (the case is one tensor already)";
+    return fused.skip(input, conv, clip);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Plain JS: the loop a user would write over Float32Array, float64 intermediates, the same math.
+
+function jsAdamW(p, g, m, v, s) {
+  const { b1, b2, c1, c2, stepSize, bc2Sqrt, eps, decay, clip } = s;
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i] * clip;
+    const mi = b1 * m[i] + c1 * gi;
+    const vi = b2 * v[i] + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i] * decay - (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
+  }
+}
+
+function jsAdamL2(p, g, m, v, s) {
+  const { b1, b2, c1, c2, stepSize, bc2Sqrt, eps, wd, clip } = s;
+  for (let i = 0; i < p.length; i++) {
+    const pi = p[i];
+    const gi = g[i] * clip + wd * pi;
+    const mi = b1 * m[i] + c1 * gi;
+    const vi = b2 * v[i] + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = pi - (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
+  }
+}
+
+function jsNorm(gs) {
+  let sum = 0;
+  for (const g of gs) for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
+  return Math.sqrt(sum);
+}
+
+export const jsLoop = {
+  id: "js-loop",
+  label: "plain JS loop",
+  async create(input, conv, clip) {
+    const own = { p: input.p.slice(), g: input.g.slice(), m: input.m.slice(), v: input.v.slice() };
+    const views = input.sizes.map((n, k) => {
+      const at = (r) => own[r].subarray(input.offsets[k], input.offsets[k] + n);
+      return [at("p"), at("g"), at("m"), at("v")];
+    });
+    const gs = views.map((t) => t[1]);
+    const kernel = conv === "adamw" ? jsAdamW : jsAdamL2;
+    const s = {
+      b1: H.beta1, b2: H.beta2, c1: 1 - H.beta1, c2: 1 - H.beta2, eps: H.eps, wd: H.weightDecay,
+      decay: 1 - H.lr * H.weightDecay, stepSize: 0, bc2Sqrt: 0, clip: 1,
+    };
+    let t = H.t0;
+    return {
+      step() {
+        t++;
+        s.stepSize = H.lr / (1 - H.beta1 ** t);
+        s.bc2Sqrt = Math.sqrt(1 - H.beta2 ** t);
+        s.clip = clip ? Math.min(1, H.maxNorm / (jsNorm(gs) + 1e-6)) : 1;
+        for (const [p, g, m, v] of views) kernel(p, g, m, v, s);
+      },
+      async result() {
+        return { p: own.p, m: own.m, v: own.v };
+      },
+      dispose() {},
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// TensorFlow.js: tf.train.adam, with the decoupled decay (AdamW) or the L2 term (Adam) and clip_grad_norm_
+// written in tf ops as a TF.js user would, all in one tidy per step.
+
+let tf = null;
+async function tfjs(backend) {
+  if (!tf) {
+    tf = await import("@tensorflow/tfjs-core");
+    await import("@tensorflow/tfjs-backend-cpu");
+    const wasm = await import("@tensorflow/tfjs-backend-wasm");
+    // Single-threaded SIMD build, loaded from node_modules (no network).
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+    wasm.setWasmPaths(join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + "/");
+    // The "install tfjs-node" banner is noise here.
+    const log = console.log;
+    console.log = () => {};
+    try {
+      await tf.setBackend("cpu");
+    } finally {
+      console.log = log;
+    }
+  }
+  if (tf.getBackend() !== backend) {
+    if (!(await tf.setBackend(backend))) throw new Error(`TF.js backend ${backend} failed to initialize`);
+  }
+  await tf.ready();
+  return tf;
+}
+
+let tfUid = 0;
+
+function tfPeer(backend, label) {
+  return {
+    id: `tfjs-${backend}`,
+    label,
+    async create(input, conv, clip) {
+      const tf = await tfjs(backend);
+      const uid = tfUid++;
+      const names = input.tensors.map((_, k) => `bench${uid}/${k}`);
+      const vars = input.tensors.map((t, k) => tf.variable(tf.tensor(tensorOf(input, "p", k), t.shape), true, names[k]));
+      const grads = input.tensors.map((t, k) => tf.tensor(tensorOf(input, "g", k), t.shape));
+      const opt = tf.train.adam(H.lr, H.beta1, H.beta2, H.eps);
+      // Resume at step t0 with the input moments: setWeights sets accBeta = beta^(t0+1), as for step t0+1.
+      const moments = [
+        { name: "iter", tensor: tf.scalar(H.t0, "int32") },
+        ...input.tensors.map((t, k) => ({ name: `${names[k]}/m`, tensor: tf.tensor(tensorOf(input, "m", k), t.shape) })),
+        ...input.tensors.map((t, k) => ({ name: `${names[k]}/v`, tensor: tf.tensor(tensorOf(input, "v", k), t.shape) })),
+      ];
+      await opt.setWeights(moments.slice());
+      tf.dispose(moments.map((w) => w.tensor)); // the optimizer's variables hold their own references
+      const decay = tf.scalar(1 - H.lr * H.weightDecay);
+      const wd = tf.scalar(H.weightDecay);
+      return {
+        step() {
+          tf.tidy(() => {
+            let gs = grads;
+            if (clip) {
+              const total = tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g)))));
+              const coef = tf.minimum(1, tf.div(H.maxNorm, tf.add(total, 1e-6)));
+              gs = gs.map((g) => tf.mul(g, coef));
+            }
+            if (conv === "adamw") vars.forEach((w) => w.assign(tf.mul(w, decay)));
+            else gs = gs.map((g, k) => tf.add(g, tf.mul(vars[k], wd)));
+            const map = {};
+            names.forEach((n, k) => (map[n] = gs[k]));
+            opt.applyGradients(map);
+          });
+        },
+        async result() {
+          const out = regions(input);
+          const w = await opt.getWeights();
+          const n = input.tensors.length;
+          for (let k = 0; k < n; k++) {
+            const at = input.offsets[k];
+            out.p.set(vars[k].dataSync(), at);
+            out.m.set(w[1 + k].tensor.dataSync(), at);
+            out.v.set(w[1 + n + k].tensor.dataSync(), at);
+          }
+          return out;
+        },
+        dispose() {
+          tf.dispose([...vars, ...grads, decay, wd]);
+          opt.dispose();
+        },
+      };
+    },
+  };
+}
+
+export const tfjsCpu = tfPeer("cpu", "TF.js cpu");
+export const tfjsWasm = tfPeer("wasm", "TF.js wasm");
+
+/** Versions of the packages in the run, from their package.json files. */
+export function packageVersions() {
+  const v = (name) => {
+    try {
+      return require(`${name}/package.json`).version;
+    } catch {
+      return null;
+    }
+  };
+  return {
+    "fused-adam": require("../package.json").version,
+    "@tensorflow/tfjs-core": v("@tensorflow/tfjs-core"),
+    "@tensorflow/tfjs-backend-cpu": v("@tensorflow/tfjs-backend-cpu"),
+    "@tensorflow/tfjs-backend-wasm": v("@tensorflow/tfjs-backend-wasm"),
+    benchmark: v("benchmark"),
+    assemblyscript: v("assemblyscript"),
+  };
+}
