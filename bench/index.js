@@ -1,28 +1,11 @@
-// `npm run bench`: one optimizer step, fused-adam against its peers, case by case in one process.
+// `npm run bench`: fused-adam against a plain JS loop, TF.js (cpu, wasm), native C and the memory-traffic
+// bound, one optimizer step per case; writes bench/results.json, bench/RESULTS.md and bench/chart.svg.
+// The cases, peers and checks are described in bench/run.js.
 //
-// Cases (bench/cases.js): one tensor of 4K, 64K, 1M and 16M params and the 199 BERT-base tensors (109M
-// params); torch AdamW and torch Adam with L2; global-norm clipping off and on. Peers: a plain JS loop,
-// TF.js tf.train.adam on its cpu and wasm backends (bench/peers.js), native C AdamW built with -O3
-// -march=native and a native loop that only moves AdamW's memory (bench/native.js).
+//   node bench/index.js [--only=4K,64K,1M,16M,bert-base] [--conv=adamw|adaml2] [--no-clip] [--max-time=<s>] [--smoke]
 //
-// Every peer first takes one step from the case's input and is checked against fused-adam's result
-// (plain JS and C within 1e-6·max|want| per tensor, TF.js within 1e-4, all with the update itself within
-// 1e-3); only a peer that agrees is timed. Writes bench/results.json, bench/RESULTS.md and bench/chart.svg.
-//
-//   node bench/index.js [--only=<case id>[,<case id>...]] [--conv=adamw|adaml2] [--no-clip] [--max-time=<s>]
-//                       [--smoke]   (small sizes, every peer once, agreement only; exit 1 on disagreement)
-import { readFileSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import Benchmark from "benchmark";
-import { backend } from "../dist/src/index.js";
-import { CONVENTIONS, HYPER, clippedGrads, compare, makeInput, shapeSets } from "./cases.js";
-import { buildNative, checkTraffic, startNative } from "./native.js";
-import { fused, fusedClipSupported, fusedSingle, jsLoop, packageVersions, tfjsCpu, tfjsWasm } from "./peers.js";
-import { writeReport } from "./report.js";
-
-const here = dirname(fileURLToPath(import.meta.url));
+// A run restricted by --only, --conv or --no-clip writes bench/results.partial.json and leaves the report alone.
+import { run } from "./run.js";
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((a) => {
@@ -30,192 +13,17 @@ const args = Object.fromEntries(
     return [k, v ?? true];
   }),
 );
-const SMOKE = Boolean(args.smoke);
-const ONLY = typeof args.only === "string" ? args.only.split(",") : null;
-const CONVS = CONVENTIONS.filter((c) => !args.conv || c.id === args.conv);
-const CLIPS = args["no-clip"] ? [false] : [false, true];
-const MAX_TIME = Number(args["max-time"] ?? 1);
-
-/** Tolerance of each peer's agreement check, as a fraction of max|want| per tensor (see cases.js). */
-const TOL = { "fused-adam": 0, "fused-adam-1t": 0, "js-loop": 1e-6, "native-c": 1e-6, "tfjs-cpu": 1e-4, "tfjs-wasm": 1e-4 };
-/** A step slower than this is timed directly (a few steps) instead of by benchmark.js's sampling. */
-const SLOW_STEP_S = 0.4;
-/** A peer whose step is estimated slower than this (from its throughput on the previous size) is skipped. */
-const MAX_STEP_S = 8;
-
-const log = (...a) => console.log(...a);
-const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toPrecision(2));
-
-// benchmark.js's sampling for fast steps; a handful of direct steps for slow ones.
-function timeInProcess(inst, estimate, budget) {
-  if (estimate > SLOW_STEP_S) {
-    const k = Math.max(1, Math.min(5, Math.round(budget / estimate)));
-    let sum = 0;
-    for (let i = 0; i < k; i++) {
-      const t0 = performance.now();
-      inst.step();
-      sum += performance.now() - t0;
-    }
-    return { nsPerStep: (sum / k) * 1e6, samples: k, rme: null, method: `direct (${k} step${k > 1 ? "s" : ""})` };
-  }
-  const bench = new Benchmark("step", () => inst.step(), { maxTime: budget, minSamples: 5, minTime: 0.1 });
-  bench.run();
-  if (bench.error) throw bench.error;
-  return { nsPerStep: bench.stats.mean * 1e9, samples: bench.stats.sample.length, rme: bench.stats.rme, method: "benchmark.js" };
-}
-
-const throughput = new Map(); // peer id + conv + clip -> Mparams/s on the last size, for the skip estimate
-
-async function runCase(set, input, conv, clip) {
-  const caseId = `${set.id}/${conv.id}/${clip ? "clip" : "noclip"}`;
-  const out = {
-    id: caseId, case: set.id, label: set.label, tensors: input.sizes.length, params: input.params,
-    convention: conv.id, conventionLabel: conv.label, preset: conv.preset, clip, results: [],
-  };
-  log(`\n${set.label}, ${conv.label}, clipping ${clip ? `on (max_norm ${HYPER.maxNorm})` : "off"}: ${input.params.toLocaleString("en-US")} params`);
-  const clipped = clip ? clippedGrads(input, HYPER.maxNorm) : null;
-  const want = await fused.reference(input, conv.id, clipped?.g);
-  const budget = input.params >= 1 << 24 ? MAX_TIME * 1.5 : MAX_TIME;
-  const record = (r) => {
-    out.results.push(r);
-    const what = r.skipped
-      ? `skipped: ${r.skipped}`
-      : r.error
-        ? `FAILED: ${r.error}`
-        : SMOKE
-          ? `agrees (${r.check.exact ? "bit-exact" : `max rel ${r.check.maxRel.toExponential(1)}`})`
-          : `${fmt(r.mparams)} Mparams/s  ${(r.nsPerStep / 1e6).toFixed(3)} ms/step  ${r.rme != null ? `±${r.rme.toFixed(1)}%` : r.method}  [${r.check.exact ? "bit-exact" : `max rel ${r.check.maxRel.toExponential(1)}`}]`;
-    log(`  ${r.label.padEnd(40)} ${what}`);
-  };
-
-  // In-process peers, one at a time (BERT-base takes 1.75 GB per copy): create, check, time, dispose.
-  const inProcess = [fused, jsLoop, tfjsCpu, tfjsWasm, ...(input.sizes.length > 1 ? [fusedSingle] : [])];
-  for (const peer of inProcess) {
-    const r = { peer: peer.id, label: peer.label };
-    const reason = (await peer.skip?.(input, conv.id, clip)) ?? null;
-    const key = `${peer.id}/${conv.id}/${clip}`;
-    const prev = throughput.get(key);
-    const estimate = prev ? input.params / (prev * 1e6) : 0;
-    if (reason) r.skipped = reason;
-    else if (!SMOKE && estimate > MAX_STEP_S) {
-      r.skipped = `estimated ${estimate.toFixed(0)} s per step from its ${fmt(prev)} Mparams/s on the previous case; skipped to keep the run within minutes`;
-    }
-    if (r.skipped) {
-      record(r);
-      continue;
-    }
-    let inst;
-    try {
-      inst = await peer.create(input, conv.id, clip);
-      const t0 = performance.now();
-      inst.step();
-      const first = (performance.now() - t0) / 1e3;
-      const got = await inst.result();
-      const check = compare(input, want, got, TOL[peer.id]);
-      r.check = { ...check, tol: TOL[peer.id] };
-      if (!check.ok) r.error = `disagrees with fused-adam: ${check.worst}`;
-      else if (!SMOKE) {
-        Object.assign(r, timeInProcess(inst, first, budget));
-        r.mparams = input.params / r.nsPerStep * 1e3;
-        throughput.set(key, r.mparams);
-      }
-    } catch (e) {
-      r.error = String(e?.message ?? e).split("\n")[0];
-    } finally {
-      inst?.dispose();
-    }
-    record(r);
-  }
-
-  // Native peers: a child process each, checked on its first step, then timing itself.
-  const nat = buildNative();
-  for (const [id, label, mode] of [["native-c", "native C (-O3 -march=native)", conv.id], ["traffic", "native memory traffic (bound)", "traffic"]]) {
-    const r = { peer: id, label };
-    if (!nat.ok) {
-      r.skipped = nat.reason;
-      record(r);
-      continue;
-    }
-    let proc;
-    try {
-      proc = await startNative(mode, input, clip);
-      const check = id === "traffic" ? checkTraffic(input, proc.result) : compare(input, want, proc.result, TOL[id]);
-      r.check = { ...check, tol: id === "traffic" ? "moves p, g, m, v as a permutation (no math)" : TOL[id] };
-      if (!check.ok) r.error = `disagrees: ${check.worst}`;
-      else if (!SMOKE) {
-        const t = await proc.time(budget, 5);
-        Object.assign(r, { nsPerStep: t.nsPerStep, samples: t.samples, rme: t.samples > 1 ? (t.sdNs / Math.sqrt(t.samples) / t.nsPerStep) * 196 : null, method: `C timing loop (${t.stepsPerSample} steps/sample)` });
-        r.mparams = input.params / r.nsPerStep * 1e3;
-      }
-    } catch (e) {
-      r.error = String(e?.message ?? e).split("\n")[0];
-    } finally {
-      proc?.close();
-    }
-    record(r);
-  }
-  return out;
-}
-
-function machine() {
-  let cpu = os.cpus()[0]?.model ?? "unknown";
-  try {
-    cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? cpu;
-  } catch {}
-  let flags = "";
-  try {
-    const f = /flags\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1].split(" ") ?? [];
-    flags = ["sse4_2", "avx", "avx2", "fma", "avx512f"].filter((x) => f.includes(x)).join(" ");
-  } catch {}
-  const nat = buildNative();
-  return {
-    cpu, cpuFlags: flags, cores: os.cpus().length, memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
-    os: `${os.type()} ${os.release()} ${os.arch()}`, node: process.version, v8: process.versions.v8,
-    cc: nat.ok ? nat.cc : null, cflags: nat.ok ? nat.flags : null,
-  };
-}
-
-async function main() {
-  const started = Date.now();
-  const sets = shapeSets({ smoke: SMOKE }).filter((s) => !ONLY || ONLY.includes(s.id));
-  const cases = [];
-  for (const set of sets) {
-    const input = makeInput(set.tensors);
-    for (const conv of CONVS) for (const clip of CLIPS) cases.push(await runCase(set, input, conv, clip));
-  }
-  const failures = cases.flatMap((c) => c.results.filter((r) => r.error).map((r) => `${c.id} ${r.label}: ${r.error}`));
-  const seconds = (Date.now() - started) / 1e3;
-
-  if (SMOKE) {
-    const n = cases.reduce((a, c) => a + c.results.filter((r) => r.check?.ok).length, 0);
-    log(`\nbench smoke: ${n} peer results agree with fused-adam, ${failures.length} failed (${seconds.toFixed(0)} s)`);
-    for (const f of failures) log(`  ${f}`);
-    process.exit(failures.length ? 1 : 0);
-  }
-
-  const results = {
-    date: new Date().toISOString(),
-    durationSeconds: Math.round(seconds),
-    machine: machine(),
-    packages: packageVersions(),
-    fusedAdam: { build: backend().build, mode: "exact", clipping: (await fusedClipSupported()) ? "fused" : "not implemented yet" },
-    hyperparameters: HYPER,
-    method:
-      "One optimizer step per call on state already in place (gradients written beforehand). In-process peers run one at a time in the same Node " +
-      "process: benchmark.js sampling for steps under 0.4 s, a few directly timed steps above; native peers are child processes timing their own loop. " +
-      "Every peer is checked against fused-adam after one step from identical inputs before it is timed.",
-    cases,
-  };
-  const full = !ONLY && CONVS.length === CONVENTIONS.length && CLIPS.length === 2;
-  const file = join(here, full ? "results.json" : "results.partial.json");
-  writeFileSync(file, JSON.stringify(results, null, 1) + "\n");
-  if (full) writeReport(results);
-  log(`\nwrote ${file}${full ? ", bench/RESULTS.md and bench/chart.svg" : " (partial run: the report is left as it was)"} in ${seconds.toFixed(0)} s`);
-  if (failures.length) {
-    log(`${failures.length} peer(s) failed their check or run:`);
-    for (const f of failures) log(`  ${f}`);
-    process.exit(1);
+const known = new Set(["only", "conv", "no-clip", "max-time", "smoke"]);
+for (const k of Object.keys(args)) {
+  if (!known.has(k)) {
+    console.error(`bench: unknown option --${k}; options: --only=<case ids>, --conv=adamw|adaml2, --no-clip, --max-time=<seconds>, --smoke`);
+    process.exit(2);
   }
 }
-
-await main();
+process.exitCode = await run({
+  smoke: Boolean(args.smoke),
+  only: typeof args.only === "string" ? args.only.split(",") : null,
+  conv: typeof args.conv === "string" ? args.conv : null,
+  clip: args["no-clip"] ? false : undefined,
+  maxTime: args["max-time"] !== undefined ? Number(args["max-time"]) : undefined,
+});

@@ -22,7 +22,7 @@ export function buildNative() {
   const cc = process.env.CC || "cc";
   try {
     mkdirSync(BIN_DIR, { recursive: true });
-    execFileSync(cc, [...CFLAGS, "-std=c11", "-D_POSIX_C_SOURCE=199309L", "-o", BIN, SRC, "-lm"], { stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync(cc, [...CFLAGS, "-o", BIN, SRC, "-lm"], { stdio: ["ignore", "pipe", "pipe"] });
     const version = execFileSync(cc, ["--version"], { encoding: "utf8" }).split("\n")[0];
     built = { ok: true, cc: version, flags: CFLAGS.join(" ") };
   } catch (e) {

@@ -1,0 +1,207 @@
+// bench/results.json -> bench/RESULTS.md (tables, goals, machine footnote) and bench/chart.svg (hand-written
+// SVG, no dependencies). If README.md holds the markers <!-- bench:start --> and <!-- bench:end -->, the
+// summary table between them is regenerated too. `node bench/report.js` redraws from the stored results.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export const PEERS = [
+  ["fused-adam", "fused-adam"],
+  ["js-loop", "plain JS loop"],
+  ["tfjs-cpu", "TF.js cpu"],
+  ["tfjs-wasm", "TF.js wasm"],
+  ["native-c", "native C"],
+  ["traffic", "memory traffic bound"],
+];
+const COLORS = { "fused-adam": "#d9480f", "js-loop": "#f2c94c", "tfjs-cpu": "#9ecae1", "tfjs-wasm": "#3182bd", "native-c": "#31a354", traffic: "#636363" };
+
+const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toPrecision(2));
+const ratio = (x) => (x >= 10 ? x.toFixed(0) : x.toFixed(2)) + "x";
+const get = (c, id) => c.results.find((r) => r.peer === id);
+const mp = (c, id) => {
+  const r = get(c, id);
+  return r && !r.error && !r.skipped && r.mparams ? r.mparams : null;
+};
+
+/** fused-adam's speed over a peer's in one case: > 1 means fused-adam is faster. */
+export function speedup(c, id, of = "fused-adam") {
+  const a = mp(c, of);
+  const b = mp(c, id);
+  return a && b ? a / b : null;
+}
+
+/** The goals of issues 2 and 5, each evaluated on every matching case (clipping off). */
+export function goals(results) {
+  const pick = (caseIds, conv) => results.cases.filter((c) => caseIds.includes(c.case) && !c.clip && (!conv || c.convention === conv));
+  const spec = [
+    ["issue 2", "fused-adam >= 8x plain JS loop (AdamW, 64K and 1M)", ["64K", "1M"], "adamw", "js-loop", 8],
+    ["issue 5", "fused-adam >= 10x plain JS loop (64K-1M)", ["64K", "1M"], null, "js-loop", 10],
+    ["issue 5", "fused-adam >= 15x TF.js wasm (64K-1M)", ["64K", "1M"], null, "tfjs-wasm", 15],
+    ["issue 5", "fused-adam >= 0.95x native C (1M, 16M)", ["1M", "16M"], null, "native-c", 0.95],
+    ["issue 5", "fused-adam >= 0.85x native C (4K, 64K)", ["4K", "64K"], null, "native-c", 0.85],
+    ["issue 5", "fused-adam >= 0.9x memory traffic bound (16M, BERT-base)", ["16M", "bert-base"], null, "traffic", 0.9],
+    ["issue 5", "BERT-base within 5% of one tensor of the same size", ["bert-base"], null, "fused-adam-1t", 0.95],
+  ];
+  return spec.map(([issue, goal, ids, conv, peer, target]) => {
+    const measured = pick(ids, conv).map((c) => ({ case: c.case, convention: c.convention, ratio: speedup(c, peer) }));
+    const known = measured.filter((m) => m.ratio != null);
+    return { issue, goal, target, measured, met: known.length === measured.length && known.length > 0 && known.every((m) => m.ratio >= target) };
+  });
+}
+
+function cell(c, id) {
+  const r = get(c, id);
+  if (!r) return "";
+  if (r.skipped) return r.skipped.startsWith("n/a") ? "n/a" : "skipped";
+  if (r.error) return "FAILED";
+  const s = fmt(r.mparams);
+  if (id === "fused-adam") return `**${s}**`;
+  const x = speedup(c, id);
+  return x ? `${s} (${ratio(x)})` : s;
+}
+
+function table(cases) {
+  const head = `| case | convention | clip | ${PEERS.map((p) => p[1]).join(" | ")} |\n|---|---|---|${PEERS.map(() => "---:").join("|")}|\n`;
+  return head + cases.map((c) => `| ${c.label} | ${c.conventionLabel} | ${c.clip ? "on" : "off"} | ${PEERS.map(([id]) => cell(c, id)).join(" | ")} |`).join("\n") + "\n";
+}
+
+function footnote(results) {
+  const m = results.machine;
+  const p = results.packages;
+  return (
+    `${m.cpu} (${m.cpuFlags}), ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; Node ${m.node} (V8 ${m.v8}); ` +
+    `fused-adam ${p["fused-adam"]} (${results.fusedAdam.build} build, ${results.fusedAdam.mode} mode); TF.js ${p["@tensorflow/tfjs-core"]} ` +
+    `(tfjs-backend-cpu ${p["@tensorflow/tfjs-backend-cpu"]}, tfjs-backend-wasm ${p["@tensorflow/tfjs-backend-wasm"]}, single-threaded SIMD); ` +
+    `benchmark.js ${p.benchmark}; ${m.cc ?? "no C compiler"}${m.cflags ? ` \`${m.cflags}\`` : ""}. ${results.date.slice(0, 10)}, ${results.durationSeconds} s.`
+  );
+}
+
+export function markdown(results) {
+  const g = goals(results);
+  const skips = [];
+  for (const c of results.cases) {
+    for (const r of c.results) {
+      if (r.skipped && !r.skipped.startsWith("n/a")) skips.push(`- ${c.label}, ${c.conventionLabel}, clip ${c.clip ? "on" : "off"}, ${r.label}: ${r.skipped}`);
+      if (r.error) skips.push(`- ${c.label}, ${c.conventionLabel}, clip ${c.clip ? "on" : "off"}, ${r.label}: FAILED: ${r.error}`);
+    }
+  }
+  const checks = new Map();
+  for (const c of results.cases) {
+    for (const r of c.results) {
+      if (!r.check?.ok || r.peer === "fused-adam") continue;
+      const k = r.peer;
+      const e = checks.get(k) ?? { label: r.label, tol: r.check.tol, exact: 0, total: 0, maxRel: 0, maxUpdateRel: 0 };
+      e.total++;
+      if (r.check.exact) e.exact++;
+      e.maxRel = Math.max(e.maxRel, r.check.maxRel ?? 0);
+      e.maxUpdateRel = Math.max(e.maxUpdateRel, r.check.maxUpdateRel ?? 0);
+      checks.set(k, e);
+    }
+  }
+  const single = results.cases.filter((c) => c.case === "bert-base" && !c.clip);
+  return `# Benchmark results
+
+Generated by \`npm run bench\` (bench/index.js) into bench/results.json; this file and chart.svg are drawn from it by bench/report.js.
+Mparams/s of one optimizer step (higher is better); in brackets, fused-adam's speed over the peer's (above 1x: fused-adam is faster).
+${results.method}
+
+${table(results.cases)}
+n/a: fused-adam does not do global-norm clipping yet (issue 3); the peers' clip cases are checked against fused-adam run on gradients
+clipped exactly on the host (torch \`clip_grad_norm_\`, max_norm ${results.hyperparameters.maxNorm}).
+${single.length ? `\nBERT-base against one tensor of the same size (${single[0].params.toLocaleString("en-US")} params, fused-adam): ${single.map((c) => `${c.conventionLabel} ${fmt(mp(c, "fused-adam") ?? NaN)} vs ${fmt(mp(c, "fused-adam-1t") ?? NaN)} Mparams/s (${speedup(c, "fused-adam-1t")?.toFixed(3) ?? "?"}x)`).join("; ")}.\n` : ""}
+![Mparams/s per case](chart.svg)
+
+## Goals
+
+| issue | goal | measured (fused-adam / peer) | met |
+|---|---|---|---|
+${g.map((x) => `| ${x.issue} | ${x.goal} | ${x.measured.map((m) => `${m.case} ${m.convention}: ${m.ratio != null ? ratio(m.ratio) : "n/a"}`).join(", ")} | ${x.met ? "yes" : "**no**"} |`).join("\n")}
+
+## Agreement checks (before timing)
+
+| peer | tolerance (per tensor, of max\\|want\\|) | cases passed | bit-exact in | worst max\\|Δ\\|/max\\|want\\| | worst update error |
+|---|---|---:|---:|---:|---:|
+${[...checks.values()].map((e) => `| ${e.label} | ${e.tol} | ${e.total} | ${e.exact} | ${e.maxRel.toExponential(1)} | ${e.maxUpdateRel.toExponential(1)} |`).join("\n")}
+${skips.length ? `\n## Skipped or failed\n\n${skips.join("\n")}\n` : ""}
+---
+Machine: ${footnote(results)}
+`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SVG: horizontal bars on a log scale, one group per case (clipping off), one bar per peer.
+
+const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+export function svg(results) {
+  const cases = results.cases.filter((c) => !c.clip);
+  const peers = PEERS.filter(([id]) => cases.some((c) => mp(c, id)));
+  const values = cases.flatMap((c) => peers.map(([id]) => mp(c, id)).filter(Boolean));
+  const lo = 10 ** Math.floor(Math.log10(Math.min(...values)));
+  const hi = 10 ** Math.ceil(Math.log10(Math.max(...values)));
+  const W = 960, left = 210, right = 90, top = 56, bar = 11, gap = 2, groupGap = 14;
+  const plotW = W - left - right;
+  const x = (v) => left + (Math.log10(v / lo) / Math.log10(hi / lo)) * plotW;
+  const groupH = peers.length * (bar + gap) + groupGap;
+  const H = top + cases.length * groupH + 40;
+  const o = [];
+  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="11">`);
+  o.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
+  o.push(`<text x="${left}" y="18" font-size="14" font-weight="600">One optimizer step, Mparams/s (log scale, higher is better), clipping off</text>`);
+  let lx = left;
+  for (const [id, label] of peers) {
+    o.push(`<rect x="${lx}" y="28" width="10" height="10" fill="${COLORS[id]}"/><text x="${lx + 14}" y="37">${esc(label)}</text>`);
+    lx += 24 + label.length * 6.2;
+  }
+  for (let d = lo; d <= hi; d *= 10) {
+    for (const m of [1, 2, 5]) {
+      const v = d * m;
+      if (v > hi) break;
+      const X = x(v).toFixed(1);
+      o.push(`<line x1="${X}" y1="${top - 6}" x2="${X}" y2="${H - 34}" stroke="${m === 1 ? "#ccc" : "#eee"}"/>`);
+      if (m === 1 || cases.length) o.push(`<text x="${X}" y="${H - 20}" text-anchor="middle" fill="#555">${v >= 1 ? v : v.toPrecision(1)}</text>`);
+    }
+  }
+  cases.forEach((c, i) => {
+    const y0 = top + i * groupH;
+    o.push(`<text x="${left - 8}" y="${y0 + (peers.length * (bar + gap)) / 2}" text-anchor="end" dominant-baseline="middle">${esc(`${c.label.replace(/ \(1 tensor\)/, "")}, ${c.conventionLabel}`)}</text>`);
+    peers.forEach(([id], j) => {
+      const y = y0 + j * (bar + gap);
+      const v = mp(c, id);
+      const r = get(c, id);
+      if (!v) {
+        const why = r?.skipped ? (r.skipped.startsWith("n/a") ? "n/a" : "skipped") : r?.error ? "failed" : "";
+        if (why) o.push(`<text x="${left + 4}" y="${y + bar - 2}" fill="#999">${why}</text>`);
+        return;
+      }
+      o.push(`<rect x="${left}" y="${y}" width="${(x(v) - left).toFixed(1)}" height="${bar}" fill="${COLORS[id]}"><title>${esc(`${r.label}: ${fmt(v)} Mparams/s`)}</title></rect>`);
+      const s = speedup(c, id);
+      o.push(`<text x="${(x(v) + 4).toFixed(1)}" y="${y + bar - 2}" fill="#333">${fmt(v)}${id !== "fused-adam" && s ? ` (${ratio(s)})` : ""}</text>`);
+    });
+  });
+  o.push(`<text x="${left}" y="${H - 6}" fill="#777" font-size="10">${esc(`${results.machine.cpu}, Node ${results.machine.node}; bracket: fused-adam's speed over the peer's`)}</text>`);
+  o.push("</svg>");
+  return o.join("\n") + "\n";
+}
+
+/** Writes RESULTS.md and chart.svg next to this file, and the README summary when it has the markers. */
+export function writeReport(results) {
+  writeFileSync(join(here, "RESULTS.md"), markdown(results));
+  writeFileSync(join(here, "chart.svg"), svg(results));
+  const readme = join(here, "..", "README.md");
+  if (existsSync(readme)) {
+    const text = readFileSync(readme, "utf8");
+    const re = /(<!-- bench:start -->)[\s\S]*?(<!-- bench:end -->)/;
+    if (re.test(text)) {
+      const summary = `\n${table(results.cases.filter((c) => !c.clip))}\n<sub>${footnote(results)} Details: bench/RESULTS.md.</sub>\n`;
+      writeFileSync(readme, text.replace(re, (_, a, b) => a + summary + b));
+    }
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  writeReport(JSON.parse(readFileSync(join(here, "results.json"), "utf8")));
+  console.log("wrote bench/RESULTS.md and bench/chart.svg from bench/results.json");
+}
