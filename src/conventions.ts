@@ -216,6 +216,32 @@ export function resolveConvention(spec: ConventionSpec | undefined, fallback: st
   return merged;
 }
 
+/** The common rule "no decay on 1-D parameters (biases, norms' scales) and on anything named bias". */
+export const noDecayFor1dAndBias = (name: string, shape: readonly number[]): boolean => shape.length > 1 && !/bias/.test(name);
+
+export interface DecayReport {
+  decayed: string[];
+  excluded: string[];
+  /** Patterns of the rule that matched no parameter name: usually a typo or another framework's naming. */
+  unmatchedPatterns: string[];
+}
+
+/** Which parameters a rule decays, and which of its patterns matched nothing. */
+export function decayReport(rule: NameRule | undefined, params: readonly { name: string; decays: boolean }[]): DecayReport {
+  const unmatched: string[] = [];
+  if (rule && typeof rule !== "function") {
+    for (const p of [...(rule.include ?? []), ...(rule.exclude ?? [])]) {
+      const re = typeof p === "string" ? new RegExp(p) : p;
+      if (!params.some((q) => re.test(q.name))) unmatched.push(String(p));
+    }
+  }
+  return {
+    decayed: params.filter((p) => p.decays).map((p) => p.name),
+    excluded: params.filter((p) => !p.decays).map((p) => p.name),
+    unmatchedPatterns: unmatched,
+  };
+}
+
 /** Whether the preset's name rule (or the user's) lets the parameter decay. */
 export function decays(rule: NameRule | undefined, name: string, shape: readonly number[]): boolean {
   if (!rule) return true;

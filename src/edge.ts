@@ -10,4 +10,5 @@ export function init(source?: WasmSource | InitOptions): Promise<void> {
   return initWith(source, { simd: () => simd, scalar: () => scalar });
 }
 
-export * from "./api.js";
+// Everything else is the default entry's; a local export wins over `export *`, so this init() is the one.
+export * from "./index.js";

@@ -1,5 +1,7 @@
 // The default entry: the wasm builds are inlined (base64), so it loads with no bundler configuration in
 // Node, Deno, Bun and browsers. Importing does nothing: the base64 is decoded and compiled by init().
+// Every public export lives here; the workerd and edge-light entries re-export this module with their own
+// init(), so a new export needs no change there (their bundlers drop the unused base64).
 import { SIMD_WASM, SCALAR_WASM } from "./generated/wasm-inline.js";
 import { initWith, type InitOptions, type WasmSource } from "./loader.js";
 
@@ -19,7 +21,15 @@ export function init(source?: WasmSource | InitOptions): Promise<void> {
   return initWith(source, { simd: () => decode(SIMD_WASM), scalar: () => decode(SCALAR_WASM) });
 }
 
-export * from "./api.js";
+export { backend, simdSupported, type Backend, type WasmSource, type InitOptions } from "./loader.js";
+export { FusedAdamError } from "./errors.js";
+export {
+  Optimizer, Param,
+  type ParamSpec, type GroupSpec, type GroupOptions, type OptimizerOptions, type ParamGroup, type ParamState,
+  type OptimizerState, type Grads,
+} from "./optimizer.js";
+export { presets as conventions, type Preset, type Knobs, type ConventionSpec, type NameRule, type DecayMode, type DecayScale, type EpsMode } from "./conventions.js";
+export { powi } from "./pow.js";
 export { LossScaler, type LossScaleOptions } from "./scaler.js";
 export type { ClipOptions, ClipMode } from "./clipping.js";
 export {
@@ -28,3 +38,5 @@ export {
   type Lambda, type ScheduleTarget, type SchedulerOptions, type OneCycleOptions,
 } from "./schedules.js";
 export { encode as encodeSafetensors, decode as decodeSafetensors, type Decoded, type TensorEntry } from "./safetensors.js";
+export { noDecayFor1dAndBias, type DecayReport } from "./conventions.js";
+export type { StepResult } from "./optimizer.js";

@@ -4,8 +4,8 @@
 // float64 on the host, then one kernel call over every tensor. Nothing is allocated per step.
 import * as abi from "../assembly/abi.js";
 import {
-  compile, decays, needsPositiveEps, nextPower, resolveConvention,
-  type ConventionSpec, type NameRule, type Preset, type StepInputs,
+  compile, decayReport, decays, needsPositiveEps, nextPower, resolveConvention,
+  type ConventionSpec, type DecayReport, type NameRule, type Preset, type StepInputs,
 } from "./conventions.js";
 import * as checkpoint from "./checkpoint.js";
 import { clipCoefficient, globalNorm, normRecipe, resolveClip, type ClipOptions } from "./clipping.js";
@@ -195,6 +195,7 @@ export class Optimizer {
   readonly paramGroups: ParamGroup[];
   /** @internal */ readonly hasMax: boolean;
   private readonly byName = new Map<string, Param>();
+  private readonly rule: NameRule | undefined;
   private readonly total: number; // floats per region
   private arena = 0;
   private table = 0;
@@ -226,6 +227,7 @@ export class Optimizer {
     this.convention = resolveConvention(options.convention, "torch-adamw");
     const preset = this.convention;
     const rule = options.decayRule ?? preset.decayRule;
+    this.rule = rule;
     this.clip = resolveClip(options.clipGradNorm);
     this.nonFinite = options.nonFinite ?? "propagate";
     if (!["propagate", "skip", "throw"].includes(this.nonFinite)) fail(`nonFinite: "${String(this.nonFinite)}" is not one of "propagate", "skip", "throw"`);
@@ -522,6 +524,15 @@ export class Optimizer {
         this.pow2[i] = b;
       }
     }
+  }
+
+  /**
+   * Which parameters weight decay applies to, and which patterns of the name rule matched no parameter
+   * (a BERT rule on a model whose norms are called "ln_f" decays them silently: this shows it).
+   */
+  decayReport(): DecayReport {
+    this.live();
+    return decayReport(this.rule, this.params);
   }
 
   /** The optimizer state as safetensors bytes (PyTorch names; groups and convention in __metadata__). */

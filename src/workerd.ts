@@ -1,6 +1,7 @@
 // The `workerd` entry (Cloudflare Workers, wrangler): workerd forbids compiling wasm from bytes, so both
 // builds are imported as precompiled WebAssembly.Module objects, which wrangler's bundler declares as wasm
-// modules (https://developers.cloudflare.com/workers/runtime-apis/webassembly/). No base64 is shipped.
+// modules (https://developers.cloudflare.com/workers/runtime-apis/webassembly/); the bundler drops the
+// default entry's unused base64.
 import simd from "../fused_adam.simd.wasm";
 import scalar from "../fused_adam.wasm";
 import { initWith, type InitOptions, type WasmSource } from "./loader.js";
@@ -10,4 +11,5 @@ export function init(source?: WasmSource | InitOptions): Promise<void> {
   return initWith(source, { simd: () => simd, scalar: () => scalar });
 }
 
-export * from "./api.js";
+// Everything else is the default entry's; a local export wins over `export *`, so this init() is the one.
+export * from "./index.js";
