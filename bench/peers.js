@@ -31,23 +31,23 @@ function fusedOptimizer(specs, conv, extra = {}) {
 }
 
 /**
- * Whether fused-adam's step() does global-norm clipping yet: issue 3 plans `step()` returning the total
- * norm. Probed with the option name `maxGradNorm`; a build without it makes the clip cases n/a.
+ * Whether this build of fused-adam does global-norm clipping (`clipGradNorm`, torch clip_grad_norm_
+ * semantics, reported by step()'s `clipCoef`). Without it the clip cases are n/a for fused-adam.
  */
 let clipSupport;
 export async function fusedClipSupported() {
   if (clipSupport !== undefined) return clipSupport;
   await (ready ??= init());
-  const opt = fusedOptimizer([{ name: "w", shape: [4], data: [1, 1, 1, 1] }], "adamw", { maxGradNorm: 1 });
-  opt.param("w").grad.set([10, 10, 10, 10]);
-  let ret;
+  let ok = false;
   try {
-    ret = opt.step();
+    const opt = fusedOptimizer([{ name: "w", shape: [4], data: [1, 1, 1, 1] }], "adamw", { clipGradNorm: 1 });
+    opt.param("w").grad.set([10, 10, 10, 10]);
+    ok = opt.step()?.clipCoef < 1;
+    opt.dispose();
   } catch {
-    ret = undefined;
+    ok = false;
   }
-  opt.dispose();
-  return (clipSupport = typeof ret === "number");
+  return (clipSupport = ok);
 }
 
 /**
@@ -59,7 +59,7 @@ function fusedInstance(input, conv, clip, { grads = input.g, single = false } = 
   const specs = single
     ? [{ name: "all", shape: [input.params] }]
     : input.tensors.map((t) => ({ name: t.name, shape: t.shape }));
-  const opt = fusedOptimizer(specs, conv, clip ? { maxGradNorm: H.maxNorm } : {});
+  const opt = fusedOptimizer(specs, conv, clip ? { clipGradNorm: H.maxNorm } : {});
   const load = (region, k) => (region === "g" ? grads.subarray(input.offsets[k], input.offsets[k] + input.sizes[k]) : tensorOf(input, region, k));
   // Copy in tensor by tensor (single: concatenated, no padding; the step is elementwise, so the result
   // maps back element for element).
