@@ -258,8 +258,8 @@ function capnpString(s) {
 /** Writes a workerd config with one service (and socket) per { name, bundle }. */
 function workerdConfig(ctx, services) {
   const defs = services.map(({ name, bundle }, i) => {
-    const mods = [`(name = "worker.js", esModule = embed ${capnpString(join(bundle.dir, bundle.main))})`];
-    for (const w of bundle.wasm) mods.push(`(name = ${capnpString(w)}, wasm = embed ${capnpString(join(bundle.dir, w))})`);
+    const mods = [`(name = "worker.js", esModule = embed ${capnpString(relative(ctx.dir, join(bundle.dir, bundle.main)))})`];
+    for (const w of bundle.wasm) mods.push(`(name = ${capnpString(w)}, wasm = embed ${capnpString(relative(ctx.dir, join(bundle.dir, w)))})`);
     return `const w${i} :Workerd.Worker = (\n  modules = [\n    ${mods.join(",\n    ")}\n  ],\n  compatibilityDate = "2025-09-01",\n);`;
   });
   const text = `using Workerd = import "/workerd/workerd.capnp";
@@ -300,7 +300,10 @@ export async function workerd(ctx, conditions = ["workerd", "edge-light"]) {
     await new Promise((ok, fail) => {
       let buf = "";
       const timer = setTimeout(() => fail(new Error(`workerd did not listen within 30 s:\n${err}`)), 30_000);
-      child.on("close", (code) => fail(new Error(`workerd exited (${code}) before listening:\n${err}`)));
+      child.on("exit", (code, signal) => {
+        clearTimeout(timer);
+        setTimeout(() => fail(new Error(`workerd exited (${code ?? signal}) before listening:\n${err}`)), 100);
+      });
       child.stdio[3].on("data", (d) => {
         buf += d;
         for (const line of buf.split("\n").slice(0, -1)) {
