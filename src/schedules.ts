@@ -18,6 +18,9 @@ export interface SchedulerOptions {
 /** A multiplier of the base value as a function of the epoch (LambdaLR's lr_lambda). */
 export type Lambda = (epoch: number) => number;
 
+// torch's group["initial_lr"]: the value the first scheduler of a group found, shared by later ones.
+const initial = new WeakMap<ParamGroup, Partial<Record<ScheduleTarget, number>>>();
+
 function get(g: ParamGroup, t: ScheduleTarget): number {
   return g[t];
 }
@@ -28,7 +31,7 @@ function set(g: ParamGroup, t: ScheduleTarget, v: number): void {
 export abstract class Scheduler {
   /** Epochs taken (torch's last_epoch): 0 right after creation. */
   lastEpoch = -1;
-  /** The groups' values when the scheduler was created (torch's initial_lr / base_lrs). */
+  /** The groups' values when their first scheduler was created (torch's initial_lr / base_lrs). */
   readonly baseValues: readonly number[];
   readonly target: ScheduleTarget;
 
@@ -37,7 +40,11 @@ export abstract class Scheduler {
     if (!["lr", "weightDecay", "scheduleMultiplier"].includes(this.target)) {
       fail(`scheduler target: "${String(this.target)}" is not one of "lr", "weightDecay", "scheduleMultiplier"`);
     }
-    this.baseValues = optimizer.paramGroups.map((g) => get(g, this.target));
+    this.baseValues = optimizer.paramGroups.map((g) => {
+      const rec = initial.get(g) ?? {};
+      initial.set(g, rec);
+      return (rec[this.target] ??= get(g, this.target));
+    });
   }
 
   /** The value of group i at the current epoch, from its current value (chained forms) and base. */
