@@ -248,7 +248,8 @@ export async function bundleWorker(ctx, condition) {
   });
   const outputs = Object.keys(result.metafile.outputs).map((p) => relative(outdir, resolve(ctx.dir, p)));
   const inputs = Object.keys(result.metafile.inputs);
-  return { dir: outdir, main: "worker.js", wasm: outputs.filter((p) => p.endsWith(".wasm")), inputs };
+  const code = readFileSync(join(outdir, "worker.js"), "utf8");
+  return { dir: outdir, main: "worker.js", wasm: outputs.filter((p) => p.endsWith(".wasm")), inputs, bytes: code.length, inlinedWasm: code.includes("AGFzbQ") };
 }
 
 function capnpString(s) {
@@ -279,14 +280,16 @@ ${defs.join("\n")}
 }
 
 /**
- * Starts workerd with a service per (condition, build) and POSTs the traces to each; returns the results by
- * service name. Ports come from workerd's control channel (fd 3), so nothing races for a port.
+ * Starts workerd with a service per (condition, build) and POSTs the traces to each; returns each service's
+ * suite result (or { error }) by name, e.g. "workerd-simd". `plan` lists [condition, builds]; the plain
+ * "worker" condition resolves the default entry, which workerd must refuse (no compiling from bytes).
+ * Ports come from workerd's control channel (fd 3), so nothing races for a port.
  */
-export async function workerd(ctx, conditions = ["workerd", "edge-light"]) {
+export async function workerd(ctx, plan = [["workerd", ["simd", "scalar"]], ["edge-light", ["simd", "scalar"]]]) {
   const services = [];
-  for (const condition of conditions) {
+  for (const [condition, builds] of plan) {
     const bundle = await bundleWorker(ctx, condition);
-    services.push({ name: `${condition}-simd`, bundle, simd: true }, { name: `${condition}-scalar`, bundle, simd: false });
+    for (const build of builds) services.push({ name: `${condition}-${build}`, bundle, simd: build === "simd" });
   }
   const config = workerdConfig(ctx, services);
   const child = spawn(bin("workerd"), ["serve", config, "--control-fd=3"], {
@@ -322,8 +325,7 @@ export async function workerd(ctx, conditions = ["workerd", "edge-light"]) {
     for (const s of services) {
       const res = await fetch(`http://127.0.0.1:${ports[s.name]}/`, { method: "POST", body: body(s), headers: { "content-type": "application/json" } });
       const json = await res.json().catch(() => ({ error: `HTTP ${res.status}, not JSON` }));
-      if (json.error) throw new Error(`workerd ${s.name}: ${json.error}\n${err}`);
-      out[s.name] = { ...json, inputs: s.bundle.inputs, wasm: s.bundle.wasm };
+      out[s.name] = { ...json, bundle: s.bundle };
     }
     return out;
   } finally {
@@ -355,10 +357,13 @@ const RUNTIMES = {
   bun: async (ctx) => bun(ctx),
   chromium: async (ctx) => {
     await viteBuilds(ctx);
-    const pages = await chromiumPages(ctx, [...CHROMIUM_PAGES.plain, ...CHROMIUM_PAGES.vite]);
+    const pages = await chromiumPages(ctx, [...CHROMIUM_PAGES.plain, ...CHROMIUM_PAGES.vite, ...CHROMIUM_PAGES.example]);
+    const example = pages[CHROMIUM_PAGES.example[0]];
+    delete pages[CHROMIUM_PAGES.example[0]];
+    console.log(`${example.lastLoss < 1e-4 ? "PASS" : "FAIL"} examples/browser built by Vite: ${example.backend.build}, loss ${example.firstLoss} -> ${example.lastLoss}`);
     return Object.entries(pages).map(([path, r]) => ({ ...r, runtime: `${r.runtime} ${path.startsWith("/plain") ? "(import map)" : "(Vite)"}` }));
   },
-  workerd: async (ctx) => Object.values(await workerd(ctx)),
+  workerd: async (ctx) => Object.values(await workerd(ctx)).map(({ bundle, ...r }) => r),
 };
 
 async function main() {
@@ -382,6 +387,10 @@ async function main() {
       for (const r of results) {
         const p = problems(r);
         if (p.length) failed++;
+        if (r.error) {
+          console.log(`FAIL ${name}: ${r.error}`);
+          continue;
+        }
         hashes.set(`${r.runtime} ${r.backend.build}`, r.hash);
         if (json) console.log(JSON.stringify(r));
         else {

@@ -1,0 +1,106 @@
+// Global-norm clipping fused into the step: torch's clip_grad_norm_ bit for bit (real torch, both kernel
+// variants), optax's and Caffe's rules, and step() reporting the norm.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Optimizer, encodeSafetensors } from "../dist/src/index.js";
+import { ready, rng, randomArray, ensureTorch, PY } from "./helpers.js";
+
+await ready;
+const haveTorch = ensureTorch("the clipping tests against torch");
+const f = Math.fround;
+
+// 11 tensors (so the stacked norms take torch's 8-lane path too), lengths with every tail.
+const SIZES = [1, 7, 8, 9, 15, 16, 17, 33, 100, 1000, 3];
+
+function gradients(seed, scale = 1) {
+  const rand = rng(seed);
+  return SIZES.map((n, i) => [`g${i}`, randomArray(rand, n, scale)]);
+}
+
+/** The gradients the engine actually applied: with lr, betas and eps chosen so m after step 1 = 0.5*g. */
+function clippedBy(convention, grads, clipGradNorm) {
+  const opt = new Optimizer(grads.map(([name, g]) => ({ name, shape: [g.length] })), {
+    convention, clipGradNorm, lr: 0, weightDecay: 0, betas: [0.5, 0.5],
+  });
+  const r = opt.step(Object.fromEntries(grads));
+  // m = 0.5*0 + 0.5*g' is exact, so g' = 2*m.
+  const out = Object.fromEntries(opt.params.map((p) => [p.name, p.expAvg.map((x) => 2 * x)]));
+  const total = r.totalNorm;
+  const coef = r.clipCoef;
+  opt.dispose();
+  return { out, total, coef };
+}
+
+for (const [variant, convention] of [["default", "torch-adam"], ["avx2", { base: "torch-adam", fma: true }]]) {
+  (haveTorch ? test : test.skip)(`torch clip_grad_norm_ (ATEN_CPU_CAPABILITY=${variant}): same total norm and clipped gradients, bit for bit`, () => {
+    const dir = mkdtempSync(join(tmpdir(), "fused-adam-clip-"));
+    for (const [seed, scale, maxNorm] of [[1, 1, 1.0], [2, 100, 1.5], [3, 0.001, 1.0], [4, 1, 1000]]) {
+      const grads = gradients(seed, scale);
+      writeFileSync(join(dir, "g.safetensors"), encodeSafetensors(grads.map(([n, g]) => [n, [g.length], g]), {}));
+      const want = JSON.parse(execFileSync(PY, [fileURLToPath(new URL("./torch/clip.py", import.meta.url)), join(dir, "g.safetensors"), String(maxNorm)], {
+        encoding: "utf8", env: { ...process.env, ATEN_CPU_CAPABILITY: variant },
+      }));
+      const got = clippedBy(convention, grads, maxNorm);
+      assert.is(got.total, want.total, `total norm, seed ${seed}`);
+      for (const [name] of grads) {
+        assert.equal([...new Int32Array(got.out[name].buffer)], want.clipped[name], `${name}, seed ${seed}`);
+      }
+    }
+  });
+}
+
+test("torch semantics without torch: coef = min(1, reciprocal(total + 1e-6) * max_norm), always applied", () => {
+  const grads = [["a", Float32Array.of(3, 4)]]; // norm 5
+  const got = clippedBy("torch-adam", grads, 1);
+  assert.is(got.total, 5);
+  const coef = f(f(1 / f(5 + f(1e-6))) * 1);
+  assert.is(got.coef, coef);
+  assert.equal([...got.out.a], [f(3 * coef), f(4 * coef)]);
+  const small = clippedBy("torch-adam", [["a", Float32Array.of(0.3, 0.4)]], 1);
+  assert.is(small.coef, 1);
+  assert.equal([...small.out.a], [f(0.3), f(0.4)]);
+});
+
+test("optax semantics: untouched while norm < max_norm, else scaled to max_norm, no epsilon", () => {
+  const at = clippedBy("optax-adamw", [["a", Float32Array.of(3, 4)]], { maxNorm: 5, mode: "optax" });
+  assert.is(at.coef, 1, "norm == max_norm scales by max_norm/norm = 1");
+  const over = clippedBy("optax-adamw", [["a", Float32Array.of(3, 4)]], { maxNorm: 2.5, mode: "optax" });
+  assert.is(over.coef, 0.5);
+  assert.equal([...over.out.a], [1.5, 2]);
+});
+
+test("Caffe semantics: clip only when l2 > clip (strict), by clip/l2", () => {
+  const eq = clippedBy("caffe-adam", [["a", Float32Array.of(3, 4)]], { maxNorm: 5, mode: "caffe" });
+  assert.is(eq.coef, 1);
+  const over = clippedBy("caffe-adam", [["a", Float32Array.of(6, 8)], ["b", Float32Array.of(0)]], { maxNorm: 5, mode: "caffe" });
+  assert.is(over.total, 10);
+  assert.is(over.coef, 0.5);
+});
+
+test("step() reports the global norm; without clipping or checks it computes none", () => {
+  const opt = new Optimizer([{ name: "w", shape: [2] }], { clipGradNorm: 10 });
+  assert.is(opt.step({ w: [3, 4] }).totalNorm, 5);
+  const plain = new Optimizer([{ name: "w", shape: [2] }]);
+  const r = plain.step({ w: [3, 4] });
+  assert.ok(Number.isNaN(r.totalNorm));
+  assert.is(r.clipCoef, 1);
+  opt.dispose();
+  plain.dispose();
+});
+
+test("clipping composes with per-element clipping and gradient rescaling (MXNet)", () => {
+  const opt = new Optimizer([{ name: "fc_weight", shape: [2] }], {
+    convention: "mxnet-adam", gradScale: 0.5, clipValue: 1, lr: 0, betas: [0.5, 0.5], weightDecay: 0,
+  });
+  opt.step({ fc_weight: [1, 10] });
+  // rescale then clip to +-1: [0.5, 1]; m = 0.5*g.
+  assert.equal([...opt.param("fc_weight").expAvg], [0.25, 0.5]);
+  opt.dispose();
+});
+
+test.run();
