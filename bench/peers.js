@@ -219,13 +219,14 @@ async function tfjs(backend) {
     // Single-threaded SIMD build, loaded from node_modules (no network).
     tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
     wasm.setWasmPaths(join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + "/");
-    // The "install tfjs-node" banner is noise here.
-    const log = console.log;
-    console.log = () => {};
+    // The cpu backend's "install tfjs-node" banner (a console.warn on its first tensor) is noise here.
+    await tf.setBackend("cpu");
+    const warn = console.warn;
+    console.warn = () => {};
     try {
-      await tf.setBackend("cpu");
+      tf.dispose(tf.tensor([0]));
     } finally {
-      console.log = log;
+      console.warn = warn;
     }
   }
   if (tf.getBackend() !== backend) {

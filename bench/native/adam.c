@@ -87,8 +87,11 @@ static void adaml2(float *restrict p, const float *restrict g, float *restrict m
   }
 }
 
-// AdamW's memory traffic without its math: reads p, g, m, v and writes p, m, v. The xor keeps every
-// read live; a permutation of the inputs (checked by the driver) shows the loop really ran.
+// AdamW's memory traffic without its math: reads p, g, m, v and writes p, m, v in one pass. The xor keeps
+// every read live; a permutation of the inputs (checked by the driver) shows the loop really ran. Loop
+// distribution is off for this function: GCC -O3 would otherwise split it into an xor loop and two
+// memcpy calls, three passes over memory instead of one (measured 1.6x slower at 16M params).
+__attribute__((optimize("no-tree-loop-distribution", "no-tree-loop-distribute-patterns")))
 static void traffic(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n) {
   uint32_t *restrict pu = (uint32_t *)p, *restrict mu = (uint32_t *)m, *restrict vu = (uint32_t *)v;
   const uint32_t *restrict gu = (const uint32_t *)g;
