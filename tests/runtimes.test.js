@@ -47,7 +47,7 @@ test("package: the npm pack tarball holds the whitelist and installs into an emp
   assert.equal(stray, [], "nothing outside the whitelist (sources, tests, .wat)");
   // The raw builds as subpath exports, byte for byte what was built.
   const resolved = execFileSync(process.execPath, ["--input-type=module", "-e",
-    'console.log(JSON.stringify(["fused-adam/fused_adam.simd.wasm", "fused-adam/fused_adam.wasm"].map((s) => import.meta.resolve(s))))'], { cwd: ctx.dir, encoding: "utf8" });
+    'console.log(JSON.stringify(["fused-adam/fused_adam.simd.wasm", "fused-adam/fused_adam.wasm"].map((s) => import.meta.resolve(s))))'], { cwd: ctx.dir, encoding: "utf8", env: m.childEnv() });
   const [simdUrl, scalarUrl] = JSON.parse(resolved);
   assert.ok(readFileSync(new URL(simdUrl)).equals(readFileSync(join(m.root, "dist", "fused_adam.simd.wasm"))));
   assert.ok(readFileSync(new URL(scalarUrl)).equals(readFileSync(join(m.root, "dist", "fused_adam.wasm"))));
@@ -64,7 +64,7 @@ test("package: importing compiles nothing, has no top-level await, and the types
     const M = WebAssembly.Module; WebAssembly.Module = function (...a) { n++; return new M(...a); };
     const lib = await import("fused-adam");
     console.log(JSON.stringify({ n, exports: Object.keys(lib).length }));`;
-  const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", probe], { cwd: ctx.dir, encoding: "utf8" }));
+  const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", probe], { cwd: ctx.dir, encoding: "utf8", env: m.childEnv() }));
   assert.is(out.n, 0, "importing fused-adam compiled or validated wasm");
   assert.ok(out.exports > 5);
   // An IIFE cannot hold top-level await: esbuild refuses to bundle one if any module of the package has it.
@@ -97,7 +97,7 @@ export { b };
   for (const cond of [[], ["workerd"]]) {
     writeFileSync(join(ctx.dir, "tsconfig.json"), JSON.stringify({ ...tsconfig, compilerOptions: { ...tsconfig.compilerOptions, customConditions: cond, ...(cond.length ? { moduleResolution: "bundler", module: "esnext" } : {}) } }));
     try {
-      execFileSync(process.execPath, [join(m.root, "node_modules", "typescript", "bin", "tsc"), "-p", ctx.dir], { encoding: "utf8", stdio: "pipe" });
+      execFileSync(process.execPath, [join(m.root, "node_modules", "typescript", "bin", "tsc"), "-p", ctx.dir], { encoding: "utf8", stdio: "pipe", env: m.childEnv() });
     } catch (e) {
       assert.unreachable(`tsc with conditions [${cond}] failed:\n${e.stdout}${e.stderr}`);
     }
@@ -108,7 +108,7 @@ test("Node 20 (the machine's node): smoke, conformance, hash; the same verdicts 
   const r = await m.node20(await ctxP);
   judge(r, "node");
   // The suite's conformance is derived from scripts/conformance.js; on Node both must agree file by file.
-  const lines = execFileSync(process.execPath, [join(m.root, "scripts", "conformance.js"), "--json"], { cwd: m.root, encoding: "utf8" })
+  const lines = execFileSync(process.execPath, [join(m.root, "scripts", "conformance.js"), "--json"], { cwd: m.root, encoding: "utf8", env: m.childEnv() })
     .trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
   const want = Object.fromEntries(lines.map((x) => [relative(m.goldenDir, x.file).split("\\").join("/"), x.pass ? (x.teacherForced?.maxUlp ?? 0) : "fail"]));
   assert.equal(r[0].conformance.verdicts, want);

@@ -35,9 +35,16 @@ export function goldenFiles(dir = goldenDir, rel = "") {
   return out;
 }
 
+/** The environment for child processes, without NO_COLOR when FORCE_COLOR is set (Node warns of the pair). */
+export function childEnv(extra = {}) {
+  const env = { ...process.env, ...extra };
+  if (env.FORCE_COLOR !== undefined && !("NO_COLOR" in extra)) delete env.NO_COLOR;
+  return env;
+}
+
 function run(cmd, args, opts = {}) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { timeout: CHILD_TIMEOUT, killSignal: "SIGKILL", ...opts, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { timeout: CHILD_TIMEOUT, killSignal: "SIGKILL", env: childEnv(), ...opts, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
@@ -128,7 +135,7 @@ function parseResult(name, r) {
 async function cli(ctx, name, cmd, args, env = {}) {
   const results = [];
   for (const simd of [true, false]) {
-    const r = await run(cmd, [...args, "cli.js", goldenDir, ...(simd ? [] : ["--scalar"])], { cwd: ctx.dir, env: { ...process.env, NO_COLOR: "1", ...env } });
+    const r = await run(cmd, [...args, "cli.js", goldenDir, ...(simd ? [] : ["--scalar"])], { cwd: ctx.dir, env: childEnv(env) });
     results.push(parseResult(`${name} (${simd ? "simd" : "scalar"})`, r));
   }
   return results;
@@ -144,7 +151,7 @@ export function nodeLtsRuntime(ctx) {
 export function deno(ctx) {
   // Deno's permissions: read access to the golden traces and the project, nothing else.
   return cli(ctx, "deno", bin("deno"), ["run", "--no-prompt", `--allow-read=${goldenDir},${ctx.dir}`], {
-    DENO_DIR: join(ctx.dir, ".deno"), DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1",
+    DENO_DIR: join(ctx.dir, ".deno"), DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1", NO_COLOR: "1",
   });
 }
 

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Sizes for the README's runtime table: each wasm build, and what an app that imports fused-adam ships
+// per entry (esbuild, minified, the package's whole API kept), raw and gzipped. Run after npm run build:
+//   node tests/runtimes/sizes.js
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { cleanup, prepare, root } from "./matrix.js";
+
+const kB = (n) => `${(n / 1000).toFixed(1)} kB`;
+const both = (buf) => `${kB(buf.length)} (${kB(gzipSync(buf, { level: 9 }).length)} gzipped)`;
+
+const esbuild = await import("esbuild");
+const ctx = await prepare();
+try {
+  const rows = [];
+  for (const [file, what] of [["fused_adam.simd.wasm", "SIMD build (f32x4)"], ["fused_adam.wasm", "scalar build"]]) {
+    rows.push([what, `\`fused-adam/${file}\``, both(readFileSync(join(root, "dist", file)))]);
+  }
+  for (const [conditions, what] of [[[], "default entry, both builds inlined as base64"], [["workerd"], "workerd entry, JS only (+ the .wasm modules)"], [["edge-light"], "edge-light entry, JS only (+ the .wasm modules)"]]) {
+    const r = await esbuild.build({
+      stdin: { contents: 'export * from "fused-adam";', resolveDir: ctx.dir }, bundle: true, format: "esm", minify: true, write: false,
+      conditions, logLevel: "silent", loader: { ".wasm": "empty" },
+      plugins: [{ name: "wasm-module-suffix", setup(b) { b.onResolve({ filter: /\?module$/ }, () => ({ path: "m", namespace: "stub" })); b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({ contents: "export default null" })); } }],
+    });
+    rows.push([what, conditions.length ? `condition \`${conditions[0]}\`` : "`import ... from \"fused-adam\"`", both(Buffer.from(r.outputFiles[0].contents))]);
+  }
+  rows.push(["npm tarball", "`npm pack`", kB(ctx.size)]);
+  console.log("| what | how | size |\n| --- | --- | --- |");
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+} finally {
+  cleanup(ctx);
+}
