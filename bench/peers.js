@@ -8,7 +8,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { init, Optimizer } from "../dist/src/index.js";
-import { HYPER, tensorOf } from "./cases.js";
+import { HYPER, makeInput, tensorOf } from "./cases.js";
 
 const require = createRequire(import.meta.url);
 const H = HYPER;
@@ -238,10 +238,35 @@ async function tfjs(backend) {
 
 let tfUid = 0;
 
+// Bytes TF.js holds at the peak of one step, per parameter, measured by tf.profile on a small case.
+const peakPerParam = new Map();
+async function tfPeakBytesPerParam(peer, conv, clip) {
+  const key = `${peer.id}/${conv}/${clip}`;
+  if (!peakPerParam.has(key)) {
+    const tf = await tfjs(peer.backend);
+    const small = makeInput([{ name: "a", shape: [64, 48] }, { name: "b", shape: [1000] }]);
+    const inst = await peer.create(small, conv, clip);
+    const info = await tf.profile(() => inst.step());
+    inst.dispose();
+    peakPerParam.set(key, info.peakBytes / small.params);
+  }
+  return peakPerParam.get(key);
+}
+
 function tfPeer(backend, label) {
   return {
     id: `tfjs-${backend}`,
     label,
+    backend,
+    async skip(input, conv, clip) {
+      if (backend !== "wasm") return null;
+      // tf.train.adam keeps every temporary of the step until its tidy ends; past the 4 GiB of a wasm32
+      // memory the wasm backend aborts (and stays unusable), so such a case is not attempted.
+      const per = await tfPeakBytesPerParam(this, conv, clip);
+      const need = per * input.params;
+      if (need <= 2 ** 32) return null;
+      return `needs ${(need / 2 ** 30).toFixed(1)} GiB at the peak of a step (${per.toFixed(0)} bytes per parameter by tf.profile: weights, gradients, moments and every temporary of tf.train.adam's step, which live until its tidy ends), more than the 4 GiB of a wasm32 memory`;
+    },
     async create(input, conv, clip) {
       const tf = await tfjs(backend);
       const uid = tfUid++;
