@@ -50,30 +50,50 @@ function readRegion(fd, n) {
   return a;
 }
 
+const inputFiles = new Map(); // input -> { dir, file }
+process.on("exit", () => {
+  for (const { dir } of inputFiles.values()) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Writes a case's input once for every native run on it (BERT-base: 1.75 GB). */
+function inputFile(input) {
+  let f = inputFiles.get(input);
+  if (f) return f;
+  const dir = mkdtempSync(join(scratchRoot(), "fused-adam-bench-"));
+  f = { dir, file: join(dir, "in.bin") };
+  inputFiles.set(input, f);
+  const fd = openSync(f.file, "w");
+  try {
+    const head = new DataView(new ArrayBuffer(4 + 4 * input.sizes.length + 8 * 6));
+    head.setUint32(0, input.sizes.length, true);
+    input.sizes.forEach((n, k) => head.setUint32(4 + 4 * k, n, true));
+    const h = [HYPER.lr, HYPER.beta1, HYPER.beta2, HYPER.eps, HYPER.weightDecay, HYPER.t0];
+    h.forEach((x, k) => head.setFloat64(4 + 4 * input.sizes.length + 8 * k, x, true));
+    writeSync(fd, new Uint8Array(head.buffer));
+    for (const r of ["p", "g", "m", "v"]) writeRegion(fd, input[r]);
+  } finally {
+    closeSync(fd);
+  }
+  return f;
+}
+
+/** Removes the input file of a case (after its last native run). */
+export function releaseInput(input) {
+  const f = inputFiles.get(input);
+  if (f) rmSync(f.dir, { recursive: true, force: true });
+  inputFiles.delete(input);
+}
+
 /**
  * Starts the native peer `mode` ("adamw", "adaml2", "traffic") on a case. Resolves once it has taken its
  * first step: { result: { p, m, v }, time(maxTime, minSamples) -> { nsPerStep, ... }, close() }.
  */
 export async function startNative(mode, input, clip) {
-  const dir = mkdtempSync(join(scratchRoot(), "fused-adam-bench-"));
-  const inFile = join(dir, "in.bin");
+  const { file: inFile } = inputFile(input);
+  const dir = mkdtempSync(join(scratchRoot(), "fused-adam-bench-out-"));
   const outFile = join(dir, "out.bin");
-  try {
-    const fd = openSync(inFile, "w");
-    const head = new DataView(new ArrayBuffer(4 + 4 * input.sizes.length + 8 * 7));
-    head.setUint32(0, input.sizes.length, true);
-    input.sizes.forEach((n, k) => head.setUint32(4 + 4 * k, n, true));
-    const h = [HYPER.lr, HYPER.beta1, HYPER.beta2, HYPER.eps, HYPER.weightDecay, HYPER.t0, clip ? HYPER.maxNorm : 0];
-    h.forEach((x, k) => head.setFloat64(4 + 4 * input.sizes.length + 8 * k, x, true));
-    writeSync(fd, new Uint8Array(head.buffer));
-    for (const r of ["p", "g", "m", "v"]) writeRegion(fd, input[r]);
-    closeSync(fd);
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
-  }
 
-  const child = spawn(BIN, [mode, inFile, outFile], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(BIN, [mode, inFile, outFile, String(clip ? HYPER.maxNorm : 0)], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve(`native peer exited (${code ?? signal})`)));
   const next = async () => {
@@ -88,7 +108,6 @@ export async function startNative(mode, input, clip) {
   };
   try {
     if ((await next()) !== "ready") throw new Error("native peer: unexpected output");
-    rmSync(inFile);
     const fd = openSync(outFile, "r");
     const result = { p: readRegion(fd, input.total), m: readRegion(fd, input.total), v: readRegion(fd, input.total) };
     closeSync(fd);

@@ -245,10 +245,11 @@ async function tfPeakBytesPerParam(peer, conv, clip) {
   if (!peakPerParam.has(key)) {
     const tf = await tfjs(peer.backend);
     const small = makeInput([{ name: "a", shape: [64, 48] }, { name: "b", shape: [1000] }]);
+    const before = tf.memory().numBytes; // peakBytes counts every live tensor, not only this step's
     const inst = await peer.create(small, conv, clip);
     const info = await tf.profile(() => inst.step());
     inst.dispose();
-    peakPerParam.set(key, info.peakBytes / small.params);
+    peakPerParam.set(key, (info.peakBytes - before) / small.params);
   }
   return peakPerParam.get(key);
 }
@@ -271,7 +272,12 @@ function tfPeer(backend, label) {
       const tf = await tfjs(backend);
       const uid = tfUid++;
       const names = input.tensors.map((_, k) => `bench${uid}/${k}`);
-      const vars = input.tensors.map((t, k) => tf.variable(tf.tensor(tensorOf(input, "p", k), t.shape), true, names[k]));
+      const vars = input.tensors.map((t, k) => {
+        const init = tf.tensor(tensorOf(input, "p", k), t.shape);
+        const v = tf.variable(init, true, names[k]);
+        init.dispose(); // the variable holds its own reference to the data
+        return v;
+      });
       const grads = input.tensors.map((t, k) => tf.tensor(tensorOf(input, "g", k), t.shape));
       const opt = tf.train.adam(H.lr, H.beta1, H.beta2, H.eps);
       // Resume at step t0 with the input moments: setWeights sets accBeta = beta^(t0+1), as for step t0+1.

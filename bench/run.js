@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import Benchmark from "benchmark";
 import { backend } from "../dist/src/index.js";
 import { CONVENTIONS, HYPER, clippedGrads, compare, makeInput, shapeSets } from "./cases.js";
-import { buildNative, checkTraffic, startNative } from "./native.js";
+import { buildNative, checkTraffic, releaseInput, startNative } from "./native.js";
 import { fused, fusedClipSupported, fusedSingle, jsLoop, packageVersions, tfjsCpu, tfjsWasm } from "./peers.js";
 import { writeReport } from "./report.js";
 
@@ -106,7 +106,7 @@ async function runCase(set, input, conv, clip) {
         ? `FAILED: ${r.error}`
         : SMOKE
           ? `agrees (${r.check.exact ? "bit-exact" : `max rel ${r.check.maxRel.toExponential(1)}`})`
-          : `${fmt(r.mparams)} Mparams/s  ${(r.nsPerStep / 1e6).toFixed(3)} ms/step  ${r.rme != null ? `±${r.rme.toFixed(1)}%` : r.method}  [${r.check.exact ? "bit-exact" : `max rel ${r.check.maxRel.toExponential(1)}`}]`;
+          : `${fmt(r.mparams)} Mparams/s  ${(r.nsPerStep / 1e6).toFixed(3)} ms/step  ${r.rme != null ? `±${r.rme.toFixed(1)}%` : r.method}${r.pairedMparams ? `, fused-adam ${fmt(r.pairedMparams)} Mparams/s in the same turns` : ""}  [${r.check.exact ? "bit-exact" : `max rel ${r.check.maxRel.toExponential(1)}`}]`;
     log(`  ${r.label.padEnd(40)} ${what}${r.wallSeconds != null && !SMOKE ? `  (${r.wallSeconds} s)` : ""}`);
   };
 
@@ -119,7 +119,7 @@ async function runCase(set, input, conv, clip) {
     const r = { peer: peer.id, label: peer.label };
     const reason = (await peer.skip?.(input, conv.id, clip)) ?? null;
     const key = `${peer.id}/${conv.id}/${clip}`;
-    const prev = throughput.get(key);
+    const prev = throughput.get(key) ?? throughput.get(peer.id);
     const estimate = prev ? input.params / (prev * 1e6) : 0;
     if (reason) r.skipped = reason;
     else if (!SMOKE && estimate > MAX_STEP_S) {
@@ -147,6 +147,7 @@ async function runCase(set, input, conv, clip) {
         } else Object.assign(r, timeInProcess(inst, first, budget));
         r.mparams = input.params / r.nsPerStep * 1e3;
         throughput.set(key, r.mparams);
+        throughput.set(peer.id, r.mparams);
       }
     } catch (e) {
       r.error = String(e?.message ?? e).split("\n")[0];
@@ -225,6 +226,7 @@ export async function run(opts = {}) {
   for (const set of sets) {
     const input = makeInput(set.tensors);
     for (const conv of CONVS) for (const clip of CLIPS) cases.push(await runCase(set, input, conv, clip));
+    releaseInput(input);
   }
   const failures = cases.flatMap((c) => c.results.filter((r) => r.error).map((r) => `${c.id} ${r.label}: ${r.error}`));
   const seconds = (Date.now() - started) / 1e3;

@@ -8,10 +8,10 @@
 // within the golden README's tight bound rather than bit for bit; the driver reports which.
 //
 // Protocol (one process per case, driven over stdin/stdout):
-//   adam <adamw|adaml2|traffic> <in.bin> <out.bin>
-//   in.bin:  u32 count, u32 size[count], f64 lr, b1, b2, eps, wd, t0, maxNorm, then the regions
-//            P, G, M, V, each holding every tensor padded to 16 floats (fused-adam's arena layout).
-//            maxNorm > 0 turns on torch clip_grad_norm_ over all tensors before the step.
+//   adam <adamw|adaml2|traffic> <in.bin> <out.bin> <maxNorm>
+//   in.bin:  u32 count, u32 size[count], f64 lr, b1, b2, eps, wd, t0, then the regions P, G, M, V,
+//            each holding every tensor padded to 16 floats (fused-adam's arena layout).
+//   maxNorm > 0 turns on torch clip_grad_norm_ over all tensors before each step.
 //   The process takes one step (step t0+1) from in.bin, writes P, M, V to out.bin, prints "ready", then
 //   waits for "time <maxSeconds> <minSamples>" (prints one JSON line with ns per step) or "quit".
 #include <math.h>
@@ -157,7 +157,7 @@ static void writeAll(FILE *f, const void *src, size_t bytes) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4) die("usage: adam <adamw|adaml2|traffic> <in.bin> <out.bin>");
+  if (argc != 5) die("usage: adam <adamw|adaml2|traffic> <in.bin> <out.bin> <maxNorm>");
   if (!strcmp(argv[1], "adamw")) mode = 0;
   else if (!strcmp(argv[1], "adaml2")) mode = 1;
   else if (!strcmp(argv[1], "traffic")) mode = 2;
@@ -170,7 +170,8 @@ int main(int argc, char **argv) {
   offsets = malloc(count * sizeof *offsets);
   readAll(in, sizes, count * 4);
   Hyper h;
-  readAll(in, &h, sizeof h);
+  readAll(in, &h, 6 * sizeof(double));
+  h.maxNorm = atof(argv[4]);
   total = 0;
   for (uint32_t k = 0; k < count; k++) {
     offsets[k] = total;
