@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { HYPER } from "./cases.js";
+import { HYPER, RESET_EVERY } from "./cases.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SRC = join(here, "native", "adam.c");
@@ -93,7 +93,7 @@ export async function startNative(mode, input, clip) {
   const dir = mkdtempSync(join(scratchRoot(), "fused-adam-bench-out-"));
   const outFile = join(dir, "out.bin");
 
-  const child = spawn(BIN, [mode, inFile, outFile, String(clip ? HYPER.maxNorm : 0)], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(BIN, [mode, inFile, outFile, String(clip ? HYPER.maxNorm : 0), String(RESET_EVERY)], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve(`native peer exited (${code ?? signal})`)));
   const next = async () => {

@@ -8,7 +8,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { init, Optimizer } from "../dist/src/index.js";
-import { HYPER, makeInput, tensorOf } from "./cases.js";
+import { HYPER, RESET_EVERY, makeInput, tensorOf } from "./cases.js";
 
 const require = createRequire(import.meta.url);
 const H = HYPER;
@@ -82,14 +82,20 @@ function fusedInstance(input, conv, clip, { grads = input.g, single = false } = 
   if (single) state.all = { step: H.t0 };
   else for (const t of input.tensors) state[t.name] = { step: H.t0 };
   opt.loadState({ params: state });
-  each((k, view) => {
-    view("data").set(tensorOf(input, "p", k));
-    view("grad").set(load("g", k));
-    view("expAvg").set(tensorOf(input, "m", k));
-    view("expAvgSq").set(tensorOf(input, "v", k));
-  });
+  const restore = () =>
+    each((k, view) => {
+      view("data").set(tensorOf(input, "p", k));
+      view("expAvg").set(tensorOf(input, "m", k));
+      view("expAvgSq").set(tensorOf(input, "v", k));
+    });
+  restore();
+  each((k, view) => view("grad").set(load("g", k)));
+  let n = 0;
   return {
-    step: () => opt.step(),
+    step() {
+      if (++n % RESET_EVERY === 0) restore();
+      opt.step();
+    },
     async result() {
       const out = regions(input);
       each((k, view) => {
@@ -190,8 +196,10 @@ export const jsLoop = {
       decay: 1 - H.lr * H.weightDecay, stepSize: 0, bc2Sqrt: 0, clip: 1,
     };
     let t = H.t0;
+    let n = 0;
     return {
       step() {
+        if (++n % RESET_EVERY === 0) for (const r of ["p", "m", "v"]) own[r].set(input[r]);
         t++;
         s.stepSize = H.lr / (1 - H.beta1 ** t);
         s.bc2Sqrt = Math.sqrt(1 - H.beta2 ** t);
@@ -290,8 +298,18 @@ function tfPeer(backend, label) {
       tf.dispose(moments.map((w) => w.tensor)); // the optimizer's variables hold their own references
       const decay = tf.scalar(1 - H.lr * H.weightDecay);
       const wd = tf.scalar(H.weightDecay);
+      const restore = () =>
+        tf.tidy(() => {
+          input.tensors.forEach((t, k) => {
+            vars[k].assign(tf.tensor(tensorOf(input, "p", k), t.shape));
+            opt.accumulatedFirstMoment[k].variable.assign(tf.tensor(tensorOf(input, "m", k), t.shape));
+            opt.accumulatedSecondMoment[k].variable.assign(tf.tensor(tensorOf(input, "v", k), t.shape));
+          });
+        });
+      let steps = 0;
       return {
         step() {
+          if (++steps % RESET_EVERY === 0) restore();
           tf.tidy(() => {
             let gs = grads;
             if (clip) {

@@ -8,10 +8,11 @@
 // within the golden README's tight bound rather than bit for bit; the driver reports which.
 //
 // Protocol (one process per case, driven over stdin/stdout):
-//   adam <adamw|adaml2|traffic> <in.bin> <out.bin> <maxNorm>
+//   adam <adamw|adaml2|traffic> <in.bin> <out.bin> <maxNorm> <resetEvery>
 //   in.bin:  u32 count, u32 size[count], f64 lr, b1, b2, eps, wd, t0, then the regions P, G, M, V,
 //            each holding every tensor padded to 16 floats (fused-adam's arena layout).
-//   maxNorm > 0 turns on torch clip_grad_norm_ over all tensors before each step.
+//   maxNorm > 0 turns on torch clip_grad_norm_ over all tensors before each step. Every resetEvery
+//   steps the weights and moments go back to the input, as in every peer (bench/cases.js, RESET_EVERY).
 //   The process takes one step (step t0+1) from in.bin, writes P, M, V to out.bin, prints "ready", then
 //   waits for "time <maxSeconds> <minSamples>" (prints one JSON line with ns per step) or "quit".
 #include <math.h>
@@ -29,7 +30,8 @@ static uint32_t count;
 static uint32_t *sizes;
 static size_t *offsets;
 static size_t total; // floats per region
-static float *P, *G, *M, *V;
+static float *P, *G, *M, *V, *P0, *M0, *V0;
+static long resetEvery, sinceReset;
 
 // Scalars of one step, rounded as torch 1.13 rounds them (golden README, A-H).
 typedef struct {
@@ -125,6 +127,11 @@ static float clipCoef(double maxNorm) {
 static int mode; // 0 adamw, 1 adaml2, 2 traffic
 
 static void step(const Hyper *h, double t) {
+  if (mode != 2 && ++sinceReset % resetEvery == 0) {
+    memcpy(P, P0, total * 4);
+    memcpy(M, M0, total * 4);
+    memcpy(V, V0, total * 4);
+  }
   if (mode == 2) {
     for (uint32_t k = 0; k < count; k++) traffic(P + offsets[k], G + offsets[k], M + offsets[k], V + offsets[k], sizes[k]);
     return;
@@ -157,7 +164,7 @@ static void writeAll(FILE *f, const void *src, size_t bytes) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) die("usage: adam <adamw|adaml2|traffic> <in.bin> <out.bin> <maxNorm>");
+  if (argc != 6) die("usage: adam <adamw|adaml2|traffic> <in.bin> <out.bin> <maxNorm> <resetEvery>");
   if (!strcmp(argv[1], "adamw")) mode = 0;
   else if (!strcmp(argv[1], "adaml2")) mode = 1;
   else if (!strcmp(argv[1], "traffic")) mode = 2;
@@ -172,6 +179,8 @@ int main(int argc, char **argv) {
   Hyper h;
   readAll(in, &h, 6 * sizeof(double));
   h.maxNorm = atof(argv[4]);
+  resetEvery = atol(argv[5]);
+  if (resetEvery < 1) die("resetEvery must be >= 1");
   total = 0;
   for (uint32_t k = 0; k < count; k++) {
     offsets[k] = total;
@@ -185,6 +194,15 @@ int main(int argc, char **argv) {
     readAll(in, *regions[r], total * 4);
   }
   fclose(in);
+  if (mode != 2) {
+    float **saved[3] = {&P0, &M0, &V0};
+    const float *from[3] = {P, M, V};
+    for (int r = 0; r < 3; r++) {
+      *saved[r] = aligned_alloc(64, bytes);
+      if (!*saved[r]) die("out of memory");
+      memcpy(*saved[r], from[r], total * 4);
+    }
+  }
 
   step(&h, h.t0 + 1);
 
