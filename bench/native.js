@@ -13,7 +13,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const SRC = join(here, "native", "adam.c");
 const BIN_DIR = join(here, "native", "bin");
 const BIN = join(BIN_DIR, "adam");
+const BIN128 = join(BIN_DIR, "adam128");
 export const CFLAGS = ["-O3", "-march=native", "-fno-math-errno"];
+/** The same C held to 128-bit vectors, wasm SIMD's width: what the width alone costs or gives. */
+export const CFLAGS_128 = [...CFLAGS, "-mprefer-vector-width=128"];
 
 let built;
 /** Compiles the native peers once per run. Returns { ok, cc, flags } or { ok: false, reason }. */
@@ -23,6 +26,7 @@ export function buildNative() {
   try {
     mkdirSync(BIN_DIR, { recursive: true });
     execFileSync(cc, [...CFLAGS, "-o", BIN, SRC, "-lm"], { stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync(cc, [...CFLAGS_128, "-o", BIN128, SRC, "-lm"], { stdio: ["ignore", "pipe", "pipe"] });
     const version = execFileSync(cc, ["--version"], { encoding: "utf8" }).split("\n")[0];
     built = { ok: true, cc: version, flags: CFLAGS.join(" ") };
   } catch (e) {
@@ -85,15 +89,16 @@ export function releaseInput(input) {
 }
 
 /**
- * Starts the native peer `mode` ("adamw", "adaml2", "traffic") on a case. Resolves once it has taken its
- * first step: { result: { p, m, v }, time(maxTime, minSamples) -> { nsPerStep, ... }, close() }.
+ * Starts the native peer `mode` ("adamw", "adaml2", "traffic") on a case, built for 256-bit vectors or
+ * (`width128`) for 128-bit ones. Resolves once it has taken its first step:
+ * { result: { p, m, v }, time(maxTime, minSamples) -> { nsPerStep, ... }, close() }.
  */
-export async function startNative(mode, input, clip) {
+export async function startNative(mode, input, clip, { width128 = false } = {}) {
   const { file: inFile } = inputFile(input);
   const dir = mkdtempSync(join(scratchRoot(), "fused-adam-bench-out-"));
   const outFile = join(dir, "out.bin");
 
-  const child = spawn(BIN, [mode, inFile, outFile, String(clip ? HYPER.maxNorm : 0), String(RESET_EVERY)], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(width128 ? BIN128 : BIN, [mode, inFile, outFile, String(clip ? HYPER.maxNorm : 0), String(RESET_EVERY)], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve(`native peer exited (${code ?? signal})`)));
   const next = async () => {
