@@ -103,7 +103,7 @@ export function loadStateDict(opt: Optimizer, bytes: Uint8Array): void {
     checkShape(what, d, `${base}.step`, []);
     expected.add(`${base}.step`);
     const step = readF32(d, `${base}.step`)[0];
-    if (!Number.isInteger(step) || step < 0) fail(`${what}: "${base}.step" is ${step}, expected a whole number >= 0`);
+    if (!Number.isSafeInteger(step) || step < 0) fail(`${what}: "${base}.step" is ${step}, expected a whole number >= 0`);
     params[p.name] = {
       step,
       expAvg: readF32(d, `${base}.exp_avg`),

@@ -293,6 +293,22 @@ export function nextPower(k: Knobs, beta: number, prev: number): number {
 }
 
 /**
+ * The running power after `steps` steps, for resuming from a step count. The float32 product reaches a
+ * fixed point (0, or a subnormal that the multiply rounds back to itself) long before huge step counts,
+ * so the loop stops there instead of running `steps` times.
+ */
+export function powerAfter(k: Knobs, beta: number, steps: number): number {
+  if (k.betaPower !== "running-f32") return 1;
+  let p = 1;
+  for (let t = 0; t < steps; t++) {
+    const next = f(p * f(beta));
+    if (next === p) break;
+    p = next;
+  }
+  return p;
+}
+
+/**
  * Writes the kernel scalars of one parameter's step to `out` (S_COUNT float32 slots) and returns the
  * stage flags. Formulas and roundings: shared/golden/README.md, "Exact op sequences".
  */

@@ -4,7 +4,7 @@
 // float64 on the host, then one kernel call over every tensor. Nothing is allocated per step.
 import * as abi from "../assembly/abi.js";
 import {
-  compile, decayReport, decays, needsPositiveEps, nextPower, resolveConvention,
+  compile, decayReport, decays, needsPositiveEps, nextPower, powerAfter, resolveConvention,
   type ConventionSpec, type DecayReport, type NameRule, type Preset, type StepInputs,
 } from "./conventions.js";
 import * as checkpoint from "./checkpoint.js";
@@ -494,7 +494,7 @@ export class Optimizer {
     for (const [name, s] of entries) {
       const p = this.byName.get(name);
       if (!p) fail(`loadState: unknown parameter "${name}"`);
-      if (s.step !== undefined && (!Number.isInteger(s.step) || s.step < 0)) fail(`loadState: "${name}".step must be a whole number >= 0, got ${s.step}`);
+      if (s.step !== undefined && (!Number.isSafeInteger(s.step) || s.step < 0)) fail(`loadState: "${name}".step must be a whole number from 0 to 2^53, got ${s.step}`);
       for (const k of ["param", "expAvg", "expAvgSq", "maxExpAvgSq"] as const) {
         const a = s[k];
         if (a === undefined) continue;
@@ -514,14 +514,8 @@ export class Optimizer {
       if (s.step !== undefined) {
         this.steps[i] = s.step;
         const g = this.paramGroups[p.group];
-        let a = 1;
-        let b = 1;
-        for (let t = 0; t < s.step; t++) {
-          a = nextPower(this.convention, g.betas[0], a);
-          b = nextPower(this.convention, g.betas[1], b);
-        }
-        this.pow1[i] = a;
-        this.pow2[i] = b;
+        this.pow1[i] = powerAfter(this.convention, g.betas[0], s.step);
+        this.pow2[i] = powerAfter(this.convention, g.betas[1], s.step);
       }
     }
   }
