@@ -15,7 +15,7 @@ export const REC_BYTES = 128;
 
 // Scalar slots (f32 index after REC_SCALARS). Every value is computed on the host in float64 and rounded
 // where the convention's recipe says; the kernel only multiplies, adds, divides and takes square roots.
-export const S_RS = 0; // gradient multiplier: rescale x clip coefficient x (-1 when maximizing)
+export const S_RS = 0; // gradient multiplier (F_SCALE): rescale x clip coefficient x (-1 when maximizing)
 export const S_WD = 1; // L2 coefficient added to the gradient (F_L2)
 export const S_CLIP = 2; // per-element gradient clip bound (F_CLIP)
 export const S_PRE = 3; // decay applied to the weight before the update (F_PRE_*)
@@ -54,6 +54,7 @@ export const F_UDECAY = 16384; // u = u + LAM*p
 export const F_K = 32768; // u = K*u
 export const F_POST = 65536;
 export const F_FMA = 131072; // emulate the FMAs of ATen's AVX2 kernels: f32(f64(a)*f64(b)+f64(c))
+export const F_SCALE = 262144; // g = g*RS (skipped when RS is 1: multiplying by 1 is exact)
 
 // PyTorch Adam and AdamW (with and without amsgrad) get instantiations of their own with the flags
 // known at compile time; every other combination runs the same loop with the flags read at run time.

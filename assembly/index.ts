@@ -7,7 +7,7 @@ import {
   S_RS, S_WD, S_CLIP, S_PRE, S_PRE2, S_B1, S_C1, S_B2, S_C2, S_BC1, S_BC2, S_R, S_EROOT, S_EPS,
   S_A, S_LAM, S_K, S_POST,
   F_L2, F_CLIP, F_PRE_MUL, F_PRE_SUB, F_PRE_KERAS, F_M_DELTA, F_V_SQ, F_V_DELTA, F_AMS, F_MHAT, F_VHAT,
-  F_EROOT, F_RDIV, F_A, F_UDECAY, F_K, F_POST, F_FMA,
+  F_EROOT, F_RDIV, F_A, F_UDECAY, F_K, F_POST, F_FMA, F_SCALE,
   TORCH_ADAM, TORCH_ADAM_L2, TORCH_ADAMW,
 } from "./abi";
 import { splat, add, sub, mul, div, sqrt, min, max, neg, fma } from "./lanes";
@@ -30,6 +30,9 @@ export function step(table: usize, count: i32): void {
     else if (flags == (TORCH_ADAMW | F_AMS)) adamWAms(rec);
     else if (flags == (TORCH_ADAM | F_AMS)) adamAms(rec);
     else if (flags == (TORCH_ADAM_L2 | F_AMS)) adamL2Ams(rec);
+    else if (flags == (TORCH_ADAMW | F_SCALE)) adamWScaled(rec);
+    else if (flags == (TORCH_ADAM_L2 | F_SCALE)) adamL2Scaled(rec);
+    else if (flags == (TORCH_ADAM | F_SCALE)) adamScaled(rec);
     else generic(rec, flags);
   }
 }
@@ -40,6 +43,9 @@ function adamL2(rec: usize): void { segment(rec, TORCH_ADAM_L2); }
 function adamWAms(rec: usize): void { segment(rec, TORCH_ADAMW | F_AMS); }
 function adamAms(rec: usize): void { segment(rec, TORCH_ADAM | F_AMS); }
 function adamL2Ams(rec: usize): void { segment(rec, TORCH_ADAM_L2 | F_AMS); }
+function adamWScaled(rec: usize): void { segment(rec, TORCH_ADAMW | F_SCALE); }
+function adamL2Scaled(rec: usize): void { segment(rec, TORCH_ADAM_L2 | F_SCALE); }
+function adamScaled(rec: usize): void { segment(rec, TORCH_ADAM | F_SCALE); }
 function generic(rec: usize, flags: u32): void { segment(rec, flags); }
 
 @inline function segment(rec: usize, flags: u32): void {
@@ -57,16 +63,19 @@ function generic(rec: usize, flags: u32): void { segment(rec, flags); }
   return splat<T>(load<f32>(rec + REC_SCALARS + (<usize>k << 2)));
 }
 
-// Elements [from, to) of one segment, one lane group (T = v128) or one element (T = f32) per iteration.
-// Pointers and scalars are read into locals before the loop: loads cannot be hoisted past the stores.
+// Elements [from, to) of one segment, one lane group (T = v128) or one element (T = f32) per body.
+// Pointers and scalars are read into locals before the loop (loads cannot be hoisted past the stores);
+// one byte offset walks all buffers, and the SIMD loop runs two independent bodies per iteration so the
+// divides and square roots of one overlap the loads of the other.
 @inline function run<T>(rec: usize, flags: u32, from: usize, to: usize): void {
   const stride = <usize>sizeof<T>();
-  let pp = <usize>load<u32>(rec, REC_P) + (from << 2);
-  let gp = <usize>load<u32>(rec, REC_G) + (from << 2);
-  let mp = <usize>load<u32>(rec, REC_M) + (from << 2);
-  let vp = <usize>load<u32>(rec, REC_V) + (from << 2);
-  let xp = <usize>load<u32>(rec, REC_VMAX) + (from << 2);
-  const end = pp + ((to - from) << 2);
+  const pp = <usize>load<u32>(rec, REC_P);
+  const gp = <usize>load<u32>(rec, REC_G);
+  const mp = <usize>load<u32>(rec, REC_M);
+  const vp = <usize>load<u32>(rec, REC_V);
+  const xp = <usize>load<u32>(rec, REC_VMAX);
+  const end = to << 2;
+  let o = from << 2;
   const rs = s<T>(rec, S_RS), wd = s<T>(rec, S_WD), clip = s<T>(rec, S_CLIP);
   const pre = s<T>(rec, S_PRE), pre2 = s<T>(rec, S_PRE2);
   const b1 = s<T>(rec, S_B1), c1 = s<T>(rec, S_C1), b2 = s<T>(rec, S_B2), c2 = s<T>(rec, S_C2);
@@ -74,72 +83,82 @@ function generic(rec: usize, flags: u32): void { segment(rec, flags); }
   const eroot = s<T>(rec, S_EROOT), eps = s<T>(rec, S_EPS);
   const a = s<T>(rec, S_A), lam = s<T>(rec, S_LAM), k = s<T>(rec, S_K), post = s<T>(rec, S_POST);
   const nclip = neg<T>(clip);
-  const fused = (flags & F_FMA) != 0;
-
-  while (pp < end) {
-    let p = load<T>(pp);
-    let g = mul<T>(load<T>(gp), rs);
-    let m = load<T>(mp);
-    let v = load<T>(vp);
-
-    // Gradient: L2 term (torch Adam, Caffe, MXNet >= 0.9), then MXNet's per-element clip.
-    if (flags & F_L2) g = fused ? fma<T>(wd, p, g) : add<T>(g, mul<T>(wd, p));
-    if (flags & F_CLIP) g = min<T>(max<T>(g, nclip), clip);
-
-    // Decay of the weight before the update.
-    if (flags & F_PRE_MUL) p = mul<T>(p, pre);
-    if (flags & F_PRE_SUB) p = add<T>(p, mul<T>(pre, p));
-    if (flags & F_PRE_KERAS) p = sub<T>(p, mul<T>(mul<T>(p, pre), pre2));
-
-    // First moment: m = b1*m + (1-b1)*g, or TF's m += (g-m)*(1-b1).
-    if (flags & F_M_DELTA) m = add<T>(m, mul<T>(sub<T>(g, m), c1));
-    else {
-      const bm = mul<T>(m, b1);
-      m = fused ? fma<T>(c1, g, bm) : add<T>(bm, mul<T>(c1, g));
+  if (isVector<T>()) {
+    for (; o + 2 * stride <= end; o += 2 * stride) {
+      body<T>(flags, pp, gp, mp, vp, xp, o, rs, wd, clip, nclip, pre, pre2, b1, c1, b2, c2, bc1, bc2, rr, eroot, eps, a, lam, k, post);
+      body<T>(flags, pp, gp, mp, vp, xp, o + stride, rs, wd, clip, nclip, pre, pre2, b1, c1, b2, c2, bc1, bc2, rr, eroot, eps, a, lam, k, post);
     }
-
-    // Second moment: torch's addcmul (c2*g)*g, the (g*g) form, or TF's v += (g*g-v)*(1-b2).
-    if (flags & F_V_DELTA) v = add<T>(v, mul<T>(sub<T>(mul<T>(g, g), v), c2));
-    else {
-      const bv = mul<T>(v, b2);
-      if (flags & F_V_SQ) v = add<T>(bv, mul<T>(c2, mul<T>(g, g)));
-      else v = fused ? fma<T>(mul<T>(c2, g), g, bv) : add<T>(bv, mul<T>(mul<T>(c2, g), g));
-    }
-    store<T>(mp, m);
-    store<T>(vp, v);
-
-    let r = v;
-    if (flags & F_AMS) {
-      r = max<T>(load<T>(xp), v);
-      store<T>(xp, r);
-      xp += stride;
-    }
-
-    // Denominator.
-    if (flags & F_VHAT) r = div<T>(r, bc2);
-    if (flags & F_EROOT) r = add<T>(r, eroot);
-    r = sqrt<T>(r);
-    if (flags & F_RDIV) r = div<T>(r, rr);
-    const den = add<T>(r, eps);
-
-    // Update.
-    let q = m;
-    if (flags & F_MHAT) q = div<T>(q, bc1);
-    if (flags & F_A) q = mul<T>(a, q);
-    q = div<T>(q, den);
-    if (flags & F_UDECAY) q = add<T>(q, mul<T>(lam, p));
-    if (flags & F_K) q = mul<T>(k, q);
-    p = add<T>(p, q);
-
-    // Decay of the weight after the update (MXNet 0.7, HuggingFace, SGD on the L2 loss).
-    if (flags & F_POST) p = add<T>(p, mul<T>(post, p));
-    store<T>(pp, p);
-
-    pp += stride;
-    gp += stride;
-    mp += stride;
-    vp += stride;
   }
+  for (; o < end; o += stride) {
+    body<T>(flags, pp, gp, mp, vp, xp, o, rs, wd, clip, nclip, pre, pre2, b1, c1, b2, c2, bc1, bc2, rr, eroot, eps, a, lam, k, post);
+  }
+}
+
+// One element (or lane group) at byte offset o: the stages in the order of shared/golden/README.md.
+@inline function body<T>(
+  flags: u32, pp: usize, gp: usize, mp: usize, vp: usize, xp: usize, o: usize,
+  rs: T, wd: T, clip: T, nclip: T, pre: T, pre2: T, b1: T, c1: T, b2: T, c2: T,
+  bc1: T, bc2: T, rr: T, eroot: T, eps: T, a: T, lam: T, k: T, post: T,
+): void {
+  const fused = (flags & F_FMA) != 0;
+  let p = load<T>(pp + o);
+  let g = load<T>(gp + o);
+  let m = load<T>(mp + o);
+  let v = load<T>(vp + o);
+
+  // Gradient: rescale / unscale / clip coefficient / maximize sign, the L2 term (torch Adam, Caffe,
+  // MXNet >= 0.9), then MXNet's per-element clip.
+  if (flags & F_SCALE) g = mul<T>(g, rs);
+  if (flags & F_L2) g = fused ? fma<T>(wd, p, g) : add<T>(g, mul<T>(wd, p));
+  if (flags & F_CLIP) g = min<T>(max<T>(g, nclip), clip);
+
+  // Decay of the weight before the update.
+  if (flags & F_PRE_MUL) p = mul<T>(p, pre);
+  if (flags & F_PRE_SUB) p = add<T>(p, mul<T>(pre, p));
+  if (flags & F_PRE_KERAS) p = sub<T>(p, mul<T>(mul<T>(p, pre), pre2));
+
+  // First moment: m = b1*m + (1-b1)*g, or TF's m += (g-m)*(1-b1).
+  if (flags & F_M_DELTA) m = add<T>(m, mul<T>(sub<T>(g, m), c1));
+  else {
+    const bm = mul<T>(m, b1);
+    m = fused ? fma<T>(c1, g, bm) : add<T>(bm, mul<T>(c1, g));
+  }
+
+  // Second moment: torch's addcmul (c2*g)*g, the (g*g) form, or TF's v += (g*g-v)*(1-b2).
+  if (flags & F_V_DELTA) v = add<T>(v, mul<T>(sub<T>(mul<T>(g, g), v), c2));
+  else {
+    const bv = mul<T>(v, b2);
+    if (flags & F_V_SQ) v = add<T>(bv, mul<T>(c2, mul<T>(g, g)));
+    else v = fused ? fma<T>(mul<T>(c2, g), g, bv) : add<T>(bv, mul<T>(mul<T>(c2, g), g));
+  }
+  store<T>(mp + o, m);
+  store<T>(vp + o, v);
+
+  let r = v;
+  if (flags & F_AMS) {
+    r = max<T>(load<T>(xp + o), v);
+    store<T>(xp + o, r);
+  }
+
+  // Denominator.
+  if (flags & F_VHAT) r = div<T>(r, bc2);
+  if (flags & F_EROOT) r = add<T>(r, eroot);
+  r = sqrt<T>(r);
+  if (flags & F_RDIV) r = div<T>(r, rr);
+  const den = add<T>(r, eps);
+
+  // Update.
+  let q = m;
+  if (flags & F_MHAT) q = div<T>(q, bc1);
+  if (flags & F_A) q = mul<T>(a, q);
+  q = div<T>(q, den);
+  if (flags & F_UDECAY) q = add<T>(q, mul<T>(lam, p));
+  if (flags & F_K) q = mul<T>(k, q);
+  p = add<T>(p, q);
+
+  // Decay of the weight after the update (MXNet 0.7, HuggingFace, SGD on the L2 loss).
+  if (flags & F_POST) p = add<T>(p, mul<T>(post, p));
+  store<T>(pp + o, p);
 }
 
 /** 1 in the SIMD build, 0 in the scalar one: lets the host report which build it was handed. */

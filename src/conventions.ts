@@ -320,6 +320,7 @@ export function compile(k: Knobs, h: StepInputs, out: Float32Array): number {
   const wd = h.weightDecay * (k.alpha === "caffe" ? 1 : h.decayMult);
 
   out[abi.S_RS] = h.maximize ? -f(h.gradScale) : f(h.gradScale);
+  if (out[abi.S_RS] !== 1) flags |= abi.F_SCALE;
   if (h.clipValue !== Infinity) {
     flags |= abi.F_CLIP;
     out[abi.S_CLIP] = h.clipValue;

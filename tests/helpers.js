@@ -26,12 +26,16 @@ export function randomArray(rand, n, scale = 1) {
   return a;
 }
 
-/** Index of the first element whose float32 bits differ, or -1. */
+/**
+ * Index of the first element whose float32 bits differ, or -1. NaNs compare equal to NaNs whatever their
+ * bits: wasm leaves the sign and payload of a NaN an operation produces to the engine (V8 gives 0xffc00000
+ * or 0x7fc00000 depending on the instruction sequence), so only "is NaN" is portable.
+ */
 export function firstBitDiff(a, b) {
   if (a.length !== b.length) return 0;
   const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
   const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i] && !(a[i] !== a[i] && b[i] !== b[i])) return i;
   return -1;
 }
 

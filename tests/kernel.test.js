@@ -15,7 +15,7 @@ const scalar = load("fused_adam.wasm");
 
 const ALL_FLAGS = [
   abi.F_L2, abi.F_CLIP, abi.F_PRE_MUL, abi.F_PRE_SUB, abi.F_PRE_KERAS, abi.F_M_DELTA, abi.F_V_SQ, abi.F_V_DELTA,
-  abi.F_AMS, abi.F_MHAT, abi.F_VHAT, abi.F_EROOT, abi.F_RDIV, abi.F_A, abi.F_UDECAY, abi.F_K, abi.F_POST, abi.F_FMA,
+  abi.F_AMS, abi.F_MHAT, abi.F_VHAT, abi.F_EROOT, abi.F_RDIV, abi.F_A, abi.F_UDECAY, abi.F_K, abi.F_POST, abi.F_FMA, abi.F_SCALE,
 ];
 
 /** Runs `steps` kernel steps on one segment of length n in a given instance; returns the 5 buffers. */
@@ -64,7 +64,7 @@ function randomScalars(rand) {
   return s;
 }
 
-const HOT = [abi.TORCH_ADAM, abi.TORCH_ADAM_L2, abi.TORCH_ADAMW].flatMap((f) => [f, f | abi.F_AMS]);
+const HOT = [abi.TORCH_ADAM, abi.TORCH_ADAM_L2, abi.TORCH_ADAMW].flatMap((f) => [f, f | abi.F_AMS, f | abi.F_SCALE]);
 const rand0 = rng(7);
 const COMBOS = [...HOT, ...HOT.map((f) => f | abi.F_FMA)];
 for (let i = 0; i < 40; i++) COMBOS.push(ALL_FLAGS.reduce((acc, f) => (rand0() < 0.4 ? acc | f : acc), 0));
