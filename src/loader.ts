@@ -66,7 +66,7 @@ export function load(explicit: WasmSource | undefined, sources: Sources, forceSc
     let info: Backend;
     if (explicit !== undefined) {
       module = await toModule(explicit);
-      info = { build: "scalar", reason: "module passed to init()" };
+      info = { build: "scalar", reason: "the wasm passed to init()" };
     } else if (forceScalar) {
       module = await toModule(sources.scalar());
       info = { build: "scalar", reason: "forced by init({ simd: false })" };

@@ -24,10 +24,19 @@ test("SIMD, forced scalar and a precompiled scalar Module give the same trajecto
   assert.is(scalar.backend.build, "scalar");
   assert.is(scalar.backend.reason, "forced by init({ simd: false })");
   assert.is(module.backend.build, "scalar");
-  assert.is(module.backend.reason, "module passed to init()");
+  assert.is(module.backend.reason, "the wasm passed to init()");
   assert.is(simd.hash, scalar.hash);
   assert.is(simd.hash, module.hash);
   assert.ok(/^[0-9a-f]+$/.test(simd.hash) && simd.hash !== "cbf29ce484222325");
+});
+
+test("init() also takes the bytes of a build or a Response, and reports which build it got", () => {
+  const simd = run("simd");
+  for (const mode of ["bytes", "response"]) {
+    const r = run(mode);
+    assert.equal(r.backend, { build: "simd", reason: "the wasm passed to init()" });
+    assert.is(r.hash, simd.hash);
+  }
 });
 
 test.run();
