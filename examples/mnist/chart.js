@@ -16,7 +16,7 @@ function ticks(lo, hi, count = 5) {
   return out;
 }
 
-const fmt = (v) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(0) : +v.toPrecision(3) + "");
+const fmt = (v) => (Number.isInteger(v) && Math.abs(v) < 1e6 ? String(v) : Math.abs(v) < 0.01 && v !== 0 ? v.toExponential(0) : +v.toPrecision(3) + "");
 
 /**
  * @param {object} o
@@ -33,7 +33,7 @@ export function lineChart(o) {
   const legend = [];
   let lx = 52, ly = 34;
   for (const [i, sr] of o.series.entries()) {
-    const w = 26 + 6.2 * sr.name.length;
+    const w = 34 + 6.6 * sr.name.length;
     if (lx + w > W - 12 && lx > 52) [lx, ly] = [52, ly + 15];
     legend.push([lx, ly, sr.color ?? COLORS[i % COLORS.length], sr.name]);
     lx += w;
@@ -58,9 +58,16 @@ export function lineChart(o) {
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${L}" y="16" font-size="13" font-weight="600">${esc(o.title)}</text>`,
   ];
-  const yt = o.logY ? ticks(Math.floor(y0), Math.ceil(y1), Math.max(1, Math.ceil(y1) - Math.floor(y0))).filter((v) => v >= y0 - 1e-9 && v <= y1 + 1e-9) : ticks(y0, y1);
+  // Log axes: decades, plus 2x and 5x when the range spans less than three decades.
+  const logTicks = () => {
+    const out = [];
+    const mults = y1 - y0 < 3 ? [1, 2, 5] : [1];
+    for (let d = Math.floor(y0); d <= Math.ceil(y1); d++) for (const m of mults) out.push(Math.log10(m) + d);
+    return out.filter((t) => t >= y0 - 1e-9 && t <= y1 + 1e-9);
+  };
+  const yt = o.logY ? logTicks() : ticks(y0, y1);
   for (const t of yt) {
-    const v = o.logY ? 10 ** t : t;
+    const v = o.logY ? +(10 ** t).toPrecision(6) : t;
     const y = sy(v);
     parts.push(`<line x1="${L}" x2="${W - R}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${L - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" fill="#555">${fmt(v)}</text>`);

@@ -77,7 +77,8 @@ export function htmlReport(results, meta) {
   table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
   th, td { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: right; vertical-align: top; }
   th:nth-child(-n+2), td:nth-child(-n+2) { text-align: left; }
-  .conv td { text-align: left; } code { font-size: 12px; }
+  .conv td, .conv th { text-align: left; } code { font-size: 12px; } td > code:only-child { white-space: nowrap; }
+  .conv td:nth-child(3) code { white-space: normal; }
   .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 8px; }
 </style>
 <h1>MNIST, one model, one seed, ${results.length} weight-decay conventions</h1>
@@ -92,6 +93,12 @@ ${rs.map((r) => `<tr>${keys.map((k) => `<td>${k === "convention" ? `<code>${esc(
 ms/step: fused-adam's step (with the schedule) per batch; step share: its part of the whole iteration (forward, backward, step).</p>
 <div class="charts">${charts.join("\n")}</div>
 <h2>What each convention does with the same weight_decay</h2>
+<p>The number is the same; what it multiplies is not. With L2 (<code>torch-adam</code>) the decay term joins the gradient and is
+divided by Adam's <code>sqrt(v)</code>: for weights with small gradients, such as those of pixels that are rarely lit, it acts
+at the full learning rate, and the weights stay small. Decoupled decay (<code>torch-adamw</code>, <code>bert</code>) shrinks each
+weight by <code>lr*wd</code> per step, a hundred thousandth here, so the norm grows as the model fits. tensorflow_addons'
+AdamW subtracts <code>wd*p</code> with no learning rate at all, 1% of every weight per step at 0.01, which caps what the model can
+learn: TensorFlow users pass <code>lr*wd</code> there, and a value copied from a PyTorch script does something else.</p>
 <table class="conv"><tr><th>preset</th><th>source</th><th>update</th><th>decayed tensors</th></tr>
 ${conventionRows}
 </table>

@@ -58,6 +58,7 @@ export function* trainRun(lib, data, config) {
     lossCurve: [], // [step, mean training loss over the last `every` steps]
     epochs: [], // { epoch, step, testAccuracy, testLoss, trainLoss, weightNorm }
     evalCurve: [], // [step, accuracy on the first evalSamples test digits] (evalEvery > 0)
+    normCurve: [], // [step, weight norm] (evalEvery > 0)
     steps: 0, stepMs: 0, iterMs: 0, seconds: 0,
   };
   const record = (epoch, trainLoss) => {
@@ -69,7 +70,10 @@ export function* trainRun(lib, data, config) {
   const started = performance.now();
   try {
     record(0, NaN);
-    if (cfg.evalEvery > 0) result.evalCurve.push([0, model.evaluate(test, Math.min(test.n, cfg.evalSamples)).accuracy]);
+    if (cfg.evalEvery > 0) {
+      result.evalCurve.push([0, model.evaluate(test, Math.min(test.n, cfg.evalSamples)).accuracy]);
+      result.normCurve.push([0, weightNorm(opt)]);
+    }
     yield { kind: "epoch", result, epoch: result.epochs[0], model };
     for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
       const order = permutation(train.n, rand);
@@ -94,6 +98,7 @@ export function* trainRun(lib, data, config) {
         }
         if (cfg.evalEvery > 0 && result.steps % cfg.evalEvery === 0) {
           result.evalCurve.push([result.steps, model.evaluate(test, Math.min(test.n, cfg.evalSamples)).accuracy]);
+          result.normCurve.push([result.steps, weightNorm(opt)]);
         }
         yield { kind: "batch", result, step: result.steps, totalSteps, loss, model };
       }
