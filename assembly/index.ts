@@ -17,45 +17,59 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-/** Runs one optimizer step over `count` segment records starting at `table`. */
-export function step(table: usize, count: i32): void {
-  for (let s = 0; s < count; s++) {
+/**
+ * Runs one optimizer step over the elements at padded positions [from, to) of the `count` segment records
+ * starting at `table`. Positions number the elements of all records in order, each record's count rounded
+ * up to 16 (a 64-byte line): [0, 0xffffffff) is the whole step; threads take ranges split on multiples of 16,
+ * so every element goes through the same operations (f32x4 body or scalar tail) as in a one-thread step.
+ */
+export function step(table: usize, count: i32, from: u32, to: u32): void {
+  let pos: u32 = 0;
+  for (let s = 0; s < count && pos < to; s++) {
     const rec = table + <usize>s * REC_BYTES;
+    const n = load<u32>(rec, REC_N);
+    const lo = from > pos ? from - pos : 0;
+    const hi = to - pos < n ? to - pos : n;
+    pos += (n + 15) & ~15;
+    if (lo >= hi) continue;
+    const a = <usize>lo;
+    const b = <usize>hi;
     const flags = load<u32>(rec, REC_FLAGS);
     // The hot presets run instantiations with their flags known at compile time, so the optimizer drops
     // the unused stages; every other combination reads its flags at run time in the same loop.
-    if (flags == TORCH_ADAMW) adamW(rec);
-    else if (flags == TORCH_ADAM) adam(rec);
-    else if (flags == TORCH_ADAM_L2) adamL2(rec);
-    else if (flags == (TORCH_ADAMW | F_AMS)) adamWAms(rec);
-    else if (flags == (TORCH_ADAM | F_AMS)) adamAms(rec);
-    else if (flags == (TORCH_ADAM_L2 | F_AMS)) adamL2Ams(rec);
-    else if (flags == (TORCH_ADAMW | F_SCALE)) adamWScaled(rec);
-    else if (flags == (TORCH_ADAM_L2 | F_SCALE)) adamL2Scaled(rec);
-    else if (flags == (TORCH_ADAM | F_SCALE)) adamScaled(rec);
-    else generic(rec, flags);
+    if (flags == TORCH_ADAMW) adamW(rec, a, b);
+    else if (flags == TORCH_ADAM) adam(rec, a, b);
+    else if (flags == TORCH_ADAM_L2) adamL2(rec, a, b);
+    else if (flags == (TORCH_ADAMW | F_AMS)) adamWAms(rec, a, b);
+    else if (flags == (TORCH_ADAM | F_AMS)) adamAms(rec, a, b);
+    else if (flags == (TORCH_ADAM_L2 | F_AMS)) adamL2Ams(rec, a, b);
+    else if (flags == (TORCH_ADAMW | F_SCALE)) adamWScaled(rec, a, b);
+    else if (flags == (TORCH_ADAM_L2 | F_SCALE)) adamL2Scaled(rec, a, b);
+    else if (flags == (TORCH_ADAM | F_SCALE)) adamScaled(rec, a, b);
+    else generic(rec, flags, a, b);
   }
 }
 
-function adamW(rec: usize): void { segment(rec, TORCH_ADAMW); }
-function adam(rec: usize): void { segment(rec, TORCH_ADAM); }
-function adamL2(rec: usize): void { segment(rec, TORCH_ADAM_L2); }
-function adamWAms(rec: usize): void { segment(rec, TORCH_ADAMW | F_AMS); }
-function adamAms(rec: usize): void { segment(rec, TORCH_ADAM | F_AMS); }
-function adamL2Ams(rec: usize): void { segment(rec, TORCH_ADAM_L2 | F_AMS); }
-function adamWScaled(rec: usize): void { segment(rec, TORCH_ADAMW | F_SCALE); }
-function adamL2Scaled(rec: usize): void { segment(rec, TORCH_ADAM_L2 | F_SCALE); }
-function adamScaled(rec: usize): void { segment(rec, TORCH_ADAM | F_SCALE); }
-function generic(rec: usize, flags: u32): void { segment(rec, flags); }
+function adamW(rec: usize, a: usize, b: usize): void { segment(rec, TORCH_ADAMW, a, b); }
+function adam(rec: usize, a: usize, b: usize): void { segment(rec, TORCH_ADAM, a, b); }
+function adamL2(rec: usize, a: usize, b: usize): void { segment(rec, TORCH_ADAM_L2, a, b); }
+function adamWAms(rec: usize, a: usize, b: usize): void { segment(rec, TORCH_ADAMW | F_AMS, a, b); }
+function adamAms(rec: usize, a: usize, b: usize): void { segment(rec, TORCH_ADAM | F_AMS, a, b); }
+function adamL2Ams(rec: usize, a: usize, b: usize): void { segment(rec, TORCH_ADAM_L2 | F_AMS, a, b); }
+function adamWScaled(rec: usize, a: usize, b: usize): void { segment(rec, TORCH_ADAMW | F_SCALE, a, b); }
+function adamL2Scaled(rec: usize, a: usize, b: usize): void { segment(rec, TORCH_ADAM_L2 | F_SCALE, a, b); }
+function adamScaled(rec: usize, a: usize, b: usize): void { segment(rec, TORCH_ADAM | F_SCALE, a, b); }
+function generic(rec: usize, flags: u32, a: usize, b: usize): void { segment(rec, flags, a, b); }
 
-@inline function segment(rec: usize, flags: u32): void {
-  const n = <usize>load<u32>(rec, REC_N);
-  let i: usize = 0;
+// Elements [a, b) of one record: f32x4 lane groups while four remain, then the scalar tail. `a` is 0 or a
+// multiple of 16, so the tail is always the record's own last n % 4 elements.
+@inline function segment(rec: usize, flags: u32, a: usize, b: usize): void {
+  let i: usize = a;
   if (ASC_FEATURE_SIMD) {
-    i = n & ~(<usize>3);
-    run<v128>(rec, flags, 0, i);
+    i = a + ((b - a) & ~(<usize>3));
+    run<v128>(rec, flags, a, i);
   }
-  run<f32>(rec, flags, i, n);
+  run<f32>(rec, flags, i, b);
 }
 
 // Scalar slot `k` of the record, splatted to the lane type.
@@ -164,4 +178,4 @@ function generic(rec: usize, flags: u32): void { segment(rec, flags); }
 /** 1 in the SIMD build, 0 in the scalar one: lets the host report which build it was handed. */
 export const simd: i32 = ASC_FEATURE_SIMD ? 1 : 0;
 
-export { gradNorms, norm } from "./norm";
+export { gradNorms, normOfNorms } from "./norm";

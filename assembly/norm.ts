@@ -12,14 +12,23 @@ export const NORM_TORCH = 0;
 export const NORM_TORCH_FMA = 1;
 export const NORM_SUMSQ_F64 = 2;
 
+// The norms area (host-allocated, `out`): f32 per-tensor norms [0, count), f32 per-tensor non-finite flags
+// [count, 2*count), then the gradient scale (read) and the global norm (written) at OUT_SCALE and OUT_TOTAL
+// floats past 2*count. Scalars travel through memory, not as call arguments or results: a double crossing
+// the JS-wasm boundary is boxed on the JS heap, and the step path allocates nothing.
+export const OUT_SCALE = 0;
+export const OUT_TOTAL = 1;
+
 /**
- * For every segment record writes the norm of (gradient * scale) to out[s] (f32; for NORM_SUMSQ_F64 the
- * float32-rounded sum of squares instead) and 1 to out[count + s] if one of its scaled elements is NaN or
- * infinite (else 0). Returns 1 if any tensor has such an element.
+ * For segment records [first, last) of `count`, writes the norm of (gradient * scale) to out[s] (f32; for
+ * NORM_SUMSQ_F64 the float32-rounded sum of squares instead) and 1 to out[count + s] if one of its scaled
+ * elements is NaN or infinite (else 0). Returns 1 if any of these tensors has such an element. Each tensor
+ * is reduced whole, in one call, so splitting the records between threads does not change a norm.
  */
-export function gradNorms(table: usize, count: i32, out: usize, scale: f32, mode: i32): i32 {
+export function gradNorms(table: usize, count: i32, first: i32, last: i32, out: usize, mode: i32): i32 {
+  const scale = load<f32>(out + (<usize>(2 * count + OUT_SCALE) << 2));
   let nonFinite = 0;
-  for (let s = 0; s < count; s++) {
+  for (let s = first; s < last; s++) {
     const rec = table + <usize>s * REC_BYTES;
     const g = <usize>load<u32>(rec, REC_G);
     const n = <usize>load<u32>(rec, REC_N);
@@ -36,9 +45,12 @@ export function gradNorms(table: usize, count: i32, out: usize, scale: f32, mode
   return nonFinite;
 }
 
-/** Norm of `n` float32 values at `ptr` with the same recipe (for the norm of the per-tensor norms). */
-export function norm(ptr: usize, n: i32, mode: i32): f32 {
-  return Mathf.sqrt(lanes8(ptr, <usize>n, 1, mode == NORM_TORCH_FMA));
+/**
+ * torch's global norm: the norm of the `count` per-tensor norms at `out` with the same recipe (torch stacks
+ * them and takes their norm), written to out[2*count + OUT_TOTAL].
+ */
+export function normOfNorms(out: usize, count: i32, mode: i32): void {
+  store<f32>(out + (<usize>(2 * count + OUT_TOTAL) << 2), Mathf.sqrt(lanes8(out, <usize>count, 1, mode == NORM_TORCH_FMA)));
 }
 
 @inline function sq(acc: f32, x: f32, fused: bool): f32 {

@@ -5,7 +5,7 @@
 // float32 scalars. Every scalar is computed here in float64 and rounded once, where the source rounds it.
 import * as abi from "../assembly/abi.js";
 import { fail } from "./errors.js";
-import { powi } from "./pow.js";
+import { powInPlace } from "./pow.js";
 
 const f = Math.fround;
 
@@ -278,18 +278,41 @@ export interface StepInputs {
   pow2: number;
 }
 
-function betaPower(k: Knobs, beta: number, t: number, prev: number): number {
+// beta1^t and beta2^t of the step being compiled. compile() runs on every step, so powers are written here
+// rather than passed or returned (V8 boxes a double passed to or returned from a call it does not inline).
+const powers = new Float64Array(2);
+
+/** powers[which] = beta^t (which 0: beta1, 1: beta2) as the knobs compute it. */
+function betaPower(k: Knobs, h: StepInputs, which: number): void {
+  const beta = which === 0 ? h.beta1 : h.beta2;
   switch (k.betaPower) {
-    case "pow": return powi(beta, t);
-    case "pow-f32": return f(powi(f(beta), t));
-    case "pow-of-f32": return powi(f(beta), t);
-    case "running-f32": return f(prev * f(beta));
+    case "pow":
+      powers[which] = beta;
+      powInPlace(powers, which, h.t);
+      break;
+    case "pow-f32":
+      powers[which] = f(beta);
+      powInPlace(powers, which, h.t);
+      powers[which] = f(powers[which]);
+      break;
+    case "pow-of-f32":
+      powers[which] = f(beta);
+      powInPlace(powers, which, h.t);
+      break;
+    case "running-f32":
+      powers[which] = f((which === 0 ? h.pow1 : h.pow2) * f(beta));
+      break;
   }
 }
 
-/** The running beta powers after step t (for knobs that keep them), from those after step t-1. */
-export function nextPower(k: Knobs, beta: number, prev: number): number {
-  return k.betaPower === "running-f32" ? f(prev * f(beta)) : prev;
+/**
+ * Advances parameter i's running beta powers (for knobs that keep them) from step t-1 to step t, in place:
+ * pow1[i] *= beta1 and pow2[i] *= beta2 in float32. Nothing is passed or returned as a double (no boxing).
+ */
+export function nextPowers(k: Knobs, betas: readonly number[], pow1: Float64Array, pow2: Float64Array, i: number): void {
+  if (k.betaPower !== "running-f32") return;
+  pow1[i] = f(pow1[i] * f(betas[0]));
+  pow2[i] = f(pow2[i] * f(betas[1]));
 }
 
 /**
@@ -315,7 +338,7 @@ export function powerAfter(k: Knobs, beta: number, steps: number): number {
 export function compile(k: Knobs, h: StepInputs, out: Float32Array): number {
   out.fill(0);
   let flags = 0;
-  const { lr, beta1: b1, beta2: b2, t } = h;
+  const { lr, beta1: b1, beta2: b2 } = h;
   const lrEff = k.alpha === "caffe" ? f(f(lr) * f(h.lrMult)) : lr * h.lrMult;
   const wd = h.weightDecay * (k.alpha === "caffe" ? 1 : h.decayMult);
 
@@ -336,10 +359,12 @@ export function compile(k: Knobs, h: StepInputs, out: Float32Array): number {
   if (k.fma) flags |= abi.F_FMA;
 
   // Bias corrections 1 - beta^t, float64 (or float32 where the framework's powers are float32).
-  const p1 = k.biasCorrection ? betaPower(k, b1, t, h.pow1) : 0;
-  const p2 = k.biasCorrection ? betaPower(k, b2, t, h.pow2) : 0;
-  const bc1 = 1 - p1;
-  const bc2 = 1 - p2;
+  if (k.biasCorrection) {
+    betaPower(k, h, 0);
+    betaPower(k, h, 1);
+  }
+  const bc1 = k.biasCorrection ? 1 - powers[0] : 1;
+  const bc2 = k.biasCorrection ? 1 - powers[1] : 1;
 
   // The bias-corrected step size lr*sqrt(bc2)/bc1, rounded as the framework rounds it.
   let alpha: number;

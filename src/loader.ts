@@ -5,10 +5,13 @@ import { fail } from "./errors.js";
 
 export interface KernelExports {
   memory: WebAssembly.Memory;
-  step(table: number, count: number): void;
+  /** One step over the padded element positions [from, to) of the records (assembly/index.ts). */
+  step(table: number, count: number, from: number, to: number): void;
   heapBase(): number;
-  gradNorms(table: number, count: number, out: number, scale: number, recipe: number): number;
-  norm(ptr: number, n: number, recipe: number): number;
+  /** Per-tensor norms of records [first, last); the scale is read from the norms area (assembly/norm.ts). */
+  gradNorms(table: number, count: number, first: number, last: number, out: number, recipe: number): number;
+  /** torch's norm of the per-tensor norms, written to the norms area. */
+  normOfNorms(out: number, count: number, recipe: number): void;
   simd: WebAssembly.Global;
 }
 

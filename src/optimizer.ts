@@ -4,7 +4,7 @@
 // float64 on the host, then one kernel call over every tensor. Nothing is allocated per step.
 import * as abi from "../assembly/abi.js";
 import {
-  compile, decayReport, decays, needsPositiveEps, nextPower, powerAfter, resolveConvention,
+  compile, decayReport, decays, needsPositiveEps, nextPowers, powerAfter, resolveConvention,
   type ConventionSpec, type DecayReport, type NameRule, type Preset, type StepInputs,
 } from "./conventions.js";
 import * as checkpoint from "./checkpoint.js";
@@ -106,6 +106,10 @@ export interface OptimizerState {
 
 const F32 = 4;
 const ALIGN_FLOATS = 16; // 64 bytes
+const ALL = 0xffffffff; // the padded element range [0, ALL) of a step: every element
+// Floats past the 2*count per-tensor norms and flags in the norms area (assembly/norm.ts OUT_SCALE, OUT_TOTAL).
+const NORMS_SCALE = 0;
+const NORMS_TOTAL = 1;
 
 /** One parameter tensor: zero-copy views into the kernel's memory, re-derived after the memory grows. */
 export class Param {
@@ -165,26 +169,34 @@ function checkShape(where: string, shape: unknown): number {
   return n;
 }
 
-function checkGroup(where: string, g: ParamGroup, preset: Preset): void {
-  const num = (k: string, v: unknown, ok: (x: number) => boolean, allowed: string) => {
-    if (typeof v !== "number" || !ok(v)) fail(`${where}.${k} is ${String(v)}; ${k} must be ${allowed}`);
-  };
-  num("lr", g.lr, (x) => Number.isFinite(x) && x >= 0, "a finite number >= 0");
-  if (!Array.isArray(g.betas) || g.betas.length !== 2) fail(`${where}.betas must be a pair [beta1, beta2], got ${String(g.betas)}`);
-  num("betas[0]", g.betas[0], (x) => x >= 0 && x < 1, "in [0, 1)");
-  num("betas[1]", g.betas[1], (x) => x >= 0 && x < 1, "in [0, 1)");
-  num("epsRoot", g.epsRoot, (x) => Number.isFinite(x) && x >= 0, "a finite number >= 0");
+// Validation runs before every step (schedules and users change group values between steps), so it is written
+// without closures or eager messages: a message is formatted only when a check fails.
+function badValue(where: string, i: number, k: string, v: unknown, allowed: string): never {
+  return fail(`${where}[${i}].${k} is ${String(v)}; ${k} must be ${allowed}`);
+}
+
+function checkGroup(where: string, i: number, g: ParamGroup, preset: Preset): void {
+  const { lr, betas, eps, epsRoot, weightDecay, gradScale, clipValue, scheduleMultiplier } = g;
+  if (typeof lr !== "number" || !(Number.isFinite(lr) && lr >= 0)) badValue(where, i, "lr", lr, "a finite number >= 0");
+  if (!Array.isArray(betas) || betas.length !== 2) fail(`${where}[${i}].betas must be a pair [beta1, beta2], got ${String(betas)}`);
+  const b1 = betas[0];
+  const b2 = betas[1];
+  if (typeof b1 !== "number" || !(b1 >= 0 && b1 < 1)) badValue(where, i, "betas[0]", b1, "in [0, 1)");
+  if (typeof b2 !== "number" || !(b2 >= 0 && b2 < 1)) badValue(where, i, "betas[1]", b2, "in [0, 1)");
+  if (typeof epsRoot !== "number" || !(Number.isFinite(epsRoot) && epsRoot >= 0)) badValue(where, i, "epsRoot", epsRoot, "a finite number >= 0");
   if (needsPositiveEps(g, preset)) {
-    num("eps", g.eps, (x) => Number.isFinite(x) && x > 0, `a finite number > 0 (the ${preset.name} step divides by sqrt(v) + eps)`);
-  } else {
-    num("eps", g.eps, (x) => Number.isFinite(x) && x >= 0, "a finite number >= 0");
+    if (typeof eps !== "number" || !(Number.isFinite(eps) && eps > 0)) {
+      badValue(where, i, "eps", eps, `a finite number > 0 (the ${preset.name} step divides by sqrt(v) + eps)`);
+    }
+  } else if (typeof eps !== "number" || !(Number.isFinite(eps) && eps >= 0)) badValue(where, i, "eps", eps, "a finite number >= 0");
+  if (typeof weightDecay !== "number" || !(Number.isFinite(weightDecay) && weightDecay >= 0)) badValue(where, i, "weightDecay", weightDecay, "a finite number >= 0");
+  if (typeof gradScale !== "number" || !Number.isFinite(gradScale)) badValue(where, i, "gradScale", gradScale, "a finite number");
+  if (typeof clipValue !== "number" || !(clipValue > 0)) badValue(where, i, "clipValue", clipValue, "a number > 0 (Infinity for no clipping)");
+  if (typeof scheduleMultiplier !== "number" || !(Number.isFinite(scheduleMultiplier) && scheduleMultiplier >= 0)) {
+    badValue(where, i, "scheduleMultiplier", scheduleMultiplier, "a finite number >= 0");
   }
-  num("weightDecay", g.weightDecay, (x) => Number.isFinite(x) && x >= 0, "a finite number >= 0");
-  num("gradScale", g.gradScale, Number.isFinite, "a finite number");
-  num("clipValue", g.clipValue, (x) => x > 0, "a number > 0 (Infinity for no clipping)");
-  num("scheduleMultiplier", g.scheduleMultiplier, (x) => Number.isFinite(x) && x >= 0, "a finite number >= 0");
-  if (typeof g.amsgrad !== "boolean") fail(`${where}.amsgrad must be true or false, got ${String(g.amsgrad)}`);
-  if (typeof g.maximize !== "boolean") fail(`${where}.maximize must be true or false, got ${String(g.maximize)}`);
+  if (typeof g.amsgrad !== "boolean") fail(`${where}[${i}].amsgrad must be true or false, got ${String(g.amsgrad)}`);
+  if (typeof g.maximize !== "boolean") fail(`${where}[${i}].maximize must be true or false, got ${String(g.maximize)}`);
 }
 
 export type Grads = Record<string, ArrayLike<number>> | Map<string, ArrayLike<number>>;
@@ -212,7 +224,7 @@ export class Optimizer {
   readonly scaler: LossScaler | null;
   /** What the last step did (the object step() returns). */
   readonly lastStep: StepResult = { totalNorm: NaN, clipCoef: 1, skipped: false, nonFinite: false, lossScale: NaN };
-  private norms = 0; // 2 * count floats: per-tensor norms, then per-tensor non-finite flags
+  private norms = 0; // 2 * count + 2 floats: per-tensor norms, per-tensor non-finite flags, scale, total
   private readonly inputs: StepInputs = {
     lr: 0, beta1: 0, beta2: 0, eps: 0, weightDecay: 0, amsgrad: false, maximize: false, gradScale: 1,
     clipValue: Infinity, epsRoot: 0, multiplier: 1, lrMult: 1, decayMult: 1, t: 1, pow1: 1, pow2: 1,
@@ -258,7 +270,7 @@ export class Optimizer {
         scheduleMultiplier: base("scheduleMultiplier", gs) ?? 1,
         params: gs.params.map((p) => p?.name),
       };
-      checkGroup(`paramGroups[${gi}]`, group, preset);
+      checkGroup("paramGroups", gi, group, preset);
       this.paramGroups.push(group);
       gs.params.forEach((spec, pi) => {
         const where = `params[${list.length}]`;
@@ -286,7 +298,8 @@ export class Optimizer {
     this.hasMax = this.paramGroups.some((g) => g.amsgrad);
     const regions = this.hasMax ? 5 : 4;
     this.arenaBytes = regions * offset * F32;
-    this.tableBytes = Math.max(1, list.length) * (abi.REC_BYTES + 8);
+    // The records, then the norms area: per-tensor norms and non-finite flags, the gradient scale, the total.
+    this.tableBytes = Math.max(1, list.length) * (abi.REC_BYTES + 8) + 8;
     if (this.arenaBytes > 2 ** 32) {
       fail(`Optimizer: out of memory: the parameters need ${this.arenaBytes} bytes of state, more than the 4 GiB a wasm32 memory holds`);
     }
@@ -365,7 +378,7 @@ export class Optimizer {
   step(grads?: Grads): StepResult {
     this.live();
     const preset = this.convention;
-    for (let i = 0; i < this.paramGroups.length; i++) checkGroup(`step: paramGroups[${i}]`, this.paramGroups[i], preset);
+    for (let i = 0; i < this.paramGroups.length; i++) checkGroup("step: paramGroups", i, this.paramGroups[i], preset);
     for (let i = 0; i < this.paramGroups.length; i++) {
       if (this.paramGroups[i].amsgrad && !this.hasMax) {
         fail(`step: paramGroups[${i}].amsgrad was turned on after creation; create the optimizer with amsgrad so max_exp_avg_sq has memory`);
@@ -376,7 +389,8 @@ export class Optimizer {
 
     const result = this.lastStep;
     const scaler = this.scaler;
-    const unscale = scaler ? scaler.invScale : 1;
+    // scaler.invScale, written out: a getter returning a double that V8 does not inline boxes it.
+    const unscale = scaler ? Math.fround(1 / scaler.scale) : 1;
     let multiplier = unscale;
     result.totalNorm = NaN;
     result.clipCoef = 1;
@@ -387,16 +401,14 @@ export class Optimizer {
       const count = this.params.length;
       const mode = this.clip ? this.clip.mode : "torch";
       const recipe = normRecipe(mode, preset.fma);
-      const found = k.gradNorms(this.table, count, this.norms, unscale, recipe) !== 0;
       const at = this.norms >>> 2;
-      const combined = mode === "torch" ? k.norm(this.norms, count, recipe) : 0;
-      result.totalNorm = globalNorm(mode, this.tableF32, at, count, combined);
+      this.tableF32[at + 2 * count + NORMS_SCALE] = unscale;
+      const found = k.gradNorms(this.table, count, 0, count, this.norms, recipe) !== 0;
+      if (mode === "torch") k.normOfNorms(this.norms, count, recipe);
+      result.totalNorm = globalNorm(mode, this.tableF32, at, count, this.tableF32[at + 2 * count + NORMS_TOTAL]);
       result.nonFinite = found;
       if (found && (scaler || this.nonFinite !== "propagate")) {
-        if (this.nonFinite === "throw" && !scaler) {
-          const names = this.params.filter((_, i) => this.tableF32[at + count + i] !== 0).map((p) => `"${p.name}"`);
-          fail(`step: non-finite gradient (NaN or Infinity) in ${names.join(", ")}; nothing was changed`);
-        }
+        if (this.nonFinite === "throw" && !scaler) this.failNonFinite(at + count);
         result.skipped = true;
         if (scaler) {
           scaler.update(true);
@@ -437,18 +449,22 @@ export class Optimizer {
       this.tableU32[r + (abi.REC_FLAGS >>> 2)] = flags;
       this.tableF32.set(out, r + (abi.REC_SCALARS >>> 2));
     }
-    getKernel().step(this.table, params.length);
+    getKernel().step(this.table, params.length, 0, ALL);
     for (let i = 0; i < params.length; i++) {
-      const g = this.paramGroups[params[i].group];
       this.steps[i] += 1;
-      this.pow1[i] = nextPower(preset, g.betas[0], this.pow1[i]);
-      this.pow2[i] = nextPower(preset, g.betas[1], this.pow2[i]);
+      nextPowers(preset, this.paramGroups[params[i].group].betas, this.pow1, this.pow2, i);
     }
     if (scaler) {
       scaler.update(false);
       result.lossScale = scaler.scale;
     }
     return result;
+  }
+
+  // Kept out of step(): a closure there would make V8 allocate a context on every call.
+  private failNonFinite(flags: number): never {
+    const names = this.params.filter((_, i) => this.tableF32[flags + i] !== 0).map((p) => `"${p.name}"`);
+    return fail(`step: non-finite gradient (NaN or Infinity) in ${names.join(", ")}; nothing was changed`);
   }
 
   private copyGrads(grads: Grads): void {

@@ -37,7 +37,7 @@ function runKernel(k, n, flags, init, scalars, steps) {
   u32[(rec + abi.REC_N) / 4] = n;
   u32[(rec + abi.REC_FLAGS) / 4] = flags;
   f32.set(scalars, (rec + abi.REC_SCALARS) / 4);
-  for (let s = 0; s < steps; s++) k.step(rec, 1);
+  for (let s = 0; s < steps; s++) k.step(rec, 1, 0, 0xffffffff);
   return [0, 1, 2, 3, 4].map((j) => new Float32Array(mem.buffer, ptr(j), n).slice());
 }
 
