@@ -18,6 +18,53 @@ export function powi(base: number, t: number): number {
   return one[0];
 }
 
+// The squares base^(2^k) (double-double) of the last few bases, filled as far as an exponent has needed:
+// optimizers ask for beta1^t and beta2^t of the same betas on every step, so a power costs one double-double
+// product per set bit of t. The squares are the ones binary powering computes, in the same order, so the
+// result is bit for bit the same as without the cache.
+const WAYS = 4;
+const BITS = 32; // t <= 2^31
+const cachedBase = new Float64Array(WAYS).fill(NaN); // NaN matches no base
+const filled = new Int32Array(WAYS); // squares known: k < filled[w]
+const squares = new Float64Array(WAYS * BITS * 2); // [w][k] = (hi, lo) of base^(2^k)
+// The last power asked of each base: every tensor of a group asks for the same beta^t on a step.
+const lastT = new Float64Array(WAYS).fill(-1);
+const lastPower = new Float64Array(WAYS);
+let victim = 0;
+
+/** The cache way holding io[at]'s squares up to base^(2^(bits-1)), filling it as needed. */
+function squaresOf(io: Float64Array, at: number, bits: number): number {
+  const base = io[at];
+  let w = 0;
+  while (w < WAYS && cachedBase[w] !== base) w++;
+  if (w === WAYS) {
+    w = victim;
+    victim = (victim + 1) % WAYS;
+    cachedBase[w] = base;
+    lastT[w] = -1;
+    squares[w * BITS * 2] = base;
+    squares[w * BITS * 2 + 1] = 0;
+    filled[w] = 1;
+  }
+  for (let k = filled[w]; k < bits; k++) {
+    // (sh + sl)^2: Dekker's exact product of sh with itself, then the cross terms.
+    const o = (w * BITS + k - 1) * 2;
+    const sh = squares[o];
+    const sl = squares[o + 1];
+    const p = sh * sh;
+    const c = SPLIT * sh;
+    const xh = c - (c - sh);
+    const xl = sh - xh;
+    const e = xh * xh - p + xh * xl + xl * xh + xl * xl;
+    const lo = e + (sh * sl + sl * sh);
+    const hi = p + lo;
+    squares[o + 2] = hi;
+    squares[o + 3] = lo - (hi - p);
+    filled[w] = k + 1;
+  }
+  return w;
+}
+
 /**
  * io[at] = io[at] ** t: the step path's form. V8 boxes a double passed to or returned from a call it does
  * not inline, so the base and the result travel through the array.
@@ -29,15 +76,21 @@ export function powInPlace(io: Float64Array, at: number, t: number): void {
     io[at] = t === 0 ? 1 : Math.pow(base, t);
     return;
   }
-  // acc = ah + al (the result so far), sq = sh + sl (base^(2^k)).
+  const w = squaresOf(io, at, 32 - Math.clz32(t)); // up to the highest set bit of t (t <= 2^31)
+  if (lastT[w] === t) {
+    io[at] = lastPower[w];
+    return;
+  }
+  const o = w * BITS * 2;
+  // acc = ah + al, multiplied by base^(2^k) for every set bit k of t, lowest first.
   let ah = 1;
   let al = 0;
-  let sh = base;
-  let sl = 0;
-  let n = t;
-  for (;;) {
+  // t arrives as a double (step counts live in a Float64Array); unsigned 32-bit keeps the loop in integers.
+  for (let n = t >>> 0, k = 0; n !== 0; n >>>= 1, k++) {
     if (n & 1) {
       // (ah + al) * (sh + sl): p + e = ah * sh exactly, then the cross terms.
+      const sh = squares[o + 2 * k];
+      const sl = squares[o + 2 * k + 1];
       const p = ah * sh;
       const ca = SPLIT * ah;
       const xh = ca - (ca - ah);
@@ -51,19 +104,9 @@ export function powInPlace(io: Float64Array, at: number, t: number): void {
       al = lo - (hi - p);
       ah = hi;
     }
-    n = Math.floor(n / 2);
-    if (n === 0) break;
-    // (sh + sl)^2, the same product with both operands equal.
-    const p = sh * sh;
-    const c = SPLIT * sh;
-    const xh = c - (c - sh);
-    const xl = sh - xh;
-    const e = xh * xh - p + xh * xl + xl * xh + xl * xl;
-    const lo = e + (sh * sl + sl * sh);
-    const hi = p + lo;
-    sl = lo - (hi - p);
-    sh = hi;
   }
   // Below the normal range the low word is no longer exact; the value then only feeds 1 - beta^t.
   io[at] = ah + al;
+  lastT[w] = t;
+  lastPower[w] = io[at];
 }
