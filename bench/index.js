@@ -2,9 +2,10 @@
 // bound, one optimizer step per case; writes bench/results.json, bench/RESULTS.md and bench/chart.svg.
 // The cases, peers and checks are described in bench/run.js.
 //
-//   node bench/index.js [--only=4K,64K,1M,16M,bert-base] [--conv=adamw|adaml2] [--no-clip] [--max-time=<s>] [--smoke]
+//   node bench/index.js [--only=4K,64K,1M,16M,bert-base] [--conv=adamw|adaml2] [--no-clip] [--max-time=<s>] [--smoke] [--no-readme]
 //
 // A run restricted by --only, --conv or --no-clip writes bench/results.partial.json and leaves the report alone.
+// --no-readme leaves README.md's table alone (`node bench/report.js` redraws it from results.json later).
 import { run } from "./run.js";
 
 const args = Object.fromEntries(
@@ -13,10 +14,10 @@ const args = Object.fromEntries(
     return [k, v ?? true];
   }),
 );
-const known = new Set(["only", "conv", "no-clip", "max-time", "smoke"]);
+const known = new Set(["only", "conv", "no-clip", "max-time", "smoke", "no-readme"]);
 for (const k of Object.keys(args)) {
   if (!known.has(k)) {
-    console.error(`bench: unknown option --${k}; options: --only=<case ids>, --conv=adamw|adaml2, --no-clip, --max-time=<seconds>, --smoke`);
+    console.error(`bench: unknown option --${k}; options: --only=<case ids>, --conv=adamw|adaml2, --no-clip, --max-time=<seconds>, --smoke, --no-readme`);
     process.exit(2);
   }
 }
@@ -26,4 +27,5 @@ process.exitCode = await run({
   conv: typeof args.conv === "string" ? args.conv : null,
   clip: args["no-clip"] ? false : undefined,
   maxTime: args["max-time"] !== undefined ? Number(args["max-time"]) : undefined,
+  readme: !args["no-readme"],
 });

@@ -100,6 +100,24 @@ function footnote(results) {
   );
 }
 
+/** The cold-start table: medians over fresh processes (bench/coldstart.js). */
+function coldStart(results) {
+  const rows = results.coldStart ?? [];
+  if (!rows.length) return "";
+  const ms = (x) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  return `## Cold start
+
+A fresh Node process, ${rows[0].params.toLocaleString("en-US")} params, median of ${rows[0].runs} processes (bench/coldstart.js): importing
+fused-adam, \`init()\` (decode and compile the inlined wasm; with threads, start the workers), creating the optimizer
+(allocating and zeroing its state), its first step, and a warm step for comparison. Milliseconds.
+
+| build | threads | import | init | create | first step | import to first step done | warm step |
+|---|---:|---:|---:|---:|---:|---:|---:|
+${rows.map((r) => `| ${r.build} | ${r.threads} | ${ms(r.importMs)} | ${ms(r.initMs)} | ${ms(r.createMs)} | ${ms(r.firstStepMs)} | **${ms(r.totalMs)}** | ${ms(r.warmStepMs)} |`).join("\n")}
+
+`;
+}
+
 export function markdown(results) {
   const g = goals(results);
   const skips = [];
@@ -151,7 +169,7 @@ The last two columns put each ratio in context, in the same cases: no kernel can
 "traffic bound / peer" is the highest ratio any implementation could reach; "native C at 128-bit / peer" is what the same C
 compiled for wasm SIMD's vector width (\`-mprefer-vector-width=128\`) reaches.
 
-## Agreement checks (before timing)
+${coldStart(results)}## Agreement checks (before timing)
 
 | peer | tolerance (per tensor, of max\\|want\\|) | cases passed | bit-exact in | worst max\\|Δ\\|/max\\|want\\| | worst update error |
 |---|---|---:|---:|---:|---:|
@@ -219,11 +237,11 @@ export function svg(results) {
 }
 
 /** Writes RESULTS.md and chart.svg next to this file, and the README summary when it has the markers. */
-export function writeReport(results) {
+export function writeReport(results, { readme: toReadme = true } = {}) {
   writeFileSync(join(here, "RESULTS.md"), markdown(results));
   writeFileSync(join(here, "chart.svg"), svg(results));
   const readme = join(here, "..", "README.md");
-  if (existsSync(readme)) {
+  if (toReadme && existsSync(readme)) {
     const text = readFileSync(readme, "utf8");
     const re = /(<!-- bench:start -->)[\s\S]*?(<!-- bench:end -->)/;
     if (re.test(text)) {

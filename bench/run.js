@@ -21,6 +21,7 @@ import { CONVENTIONS, HYPER, clippedGrads, compare, makeInput, shapeSets } from 
 import { buildNative, checkTraffic, releaseInput, startNative } from "./native.js";
 import { fused, fusedClipSupported, fusedSingle, jsLoop, packageVersions, tfjsCpu, tfjsWasm } from "./peers.js";
 import { writeReport } from "./report.js";
+import { measureColdStart } from "./coldstart.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -300,11 +301,15 @@ export async function run(opts = {}) {
       "process: benchmark.js sampling for steps under 0.4 s, a few directly timed steps above; native peers are child processes timing their own loop. " +
       "Every peer is checked against fused-adam after one step from identical inputs before it is timed.",
     cases,
+    coldStart: [measureColdStart({ runs: 5 })],
   };
+  for (const c of results.coldStart) {
+    log(`\ncold start (${c.build}, ${c.threads} thread${c.threads > 1 ? "s" : ""}, ${c.params} params, median of ${c.runs}): import ${c.importMs} ms, init ${c.initMs} ms, create ${c.createMs} ms, first step ${c.firstStepMs} ms (warm ${c.warmStepMs} ms): ${c.totalMs} ms`);
+  }
   const full = !ONLY && CONVS.length === CONVENTIONS.length && CLIPS.length === 2;
   const file = join(here, full ? "results.json" : "results.partial.json");
   writeFileSync(file, JSON.stringify(results, null, 1) + "\n");
-  if (full) writeReport(results);
+  if (full) writeReport(results, { readme: opts.readme !== false });
   log(`\nwrote ${file}${full ? ", bench/RESULTS.md and bench/chart.svg" : " (partial run: the report is left as it was)"} in ${seconds.toFixed(0)} s`);
   if (failures.length) {
     log(`${failures.length} peer(s) failed their check or run:`);

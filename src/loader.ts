@@ -43,6 +43,8 @@ export function simdSupported(): boolean {
 
 async function toModule(source: WasmSource): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
+  // Bytes first: in Node, merely reading the global `Response` loads its fetch implementation (~20 ms).
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source);
   if (typeof source === "string" || source instanceof URL) source = fetch(source);
   if (typeof (source as PromiseLike<Response>).then === "function") source = await source;
   if (typeof Response !== "undefined" && source instanceof Response) {
