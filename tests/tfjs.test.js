@@ -105,6 +105,25 @@ test("model.fit with fused-adam/tfjs (BERT convention and schedule) = fused-adam
   m.dispose();
 });
 
+test("convention tfjs-adam through the adapter = tf.train.adam, bit for bit, under model.fit", async () => {
+  const x = tf.tensor2d(dense(data.train, 0, 256), [256, PIXELS]);
+  const y = tf.tensor2d(oneHot(data.train.labels, 0, 256), [256, CLASSES]);
+  const fit = async (optimizer) => {
+    const m = model();
+    m.compile({ optimizer, loss: "categoricalCrossentropy" });
+    await m.fit(x, y, { epochs: 2, batchSize: 32, shuffle: false, verbose: 0 });
+    const w = m.trainableWeights.map((v) => v.read().dataSync().slice());
+    m.dispose();
+    return w;
+  };
+  const theirs = await fit(tf.train.adam(1e-3));
+  const adapter = fusedAdam(tf, { convention: "tfjs-adam", lr: 1e-3 });
+  const ours = await fit(adapter);
+  theirs.forEach((w, i) => assert.ok(w.every((v, j) => Object.is(v, ours[i][j])), `weight ${i} differs from tf.train.adam`));
+  adapter.dispose();
+  tf.dispose([x, y]);
+});
+
 test("weights stay in sync: a setWeights between steps is picked up, getWeights/setWeights round-trip the moments", async () => {
   const m = model();
   const adapter = new FusedAdamTfjs(tf, { convention: "torch-adamw", lr: 1e-3, weightDecay: 0.1 });

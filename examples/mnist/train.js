@@ -105,8 +105,11 @@ function progress(quiet) {
     const f = ev.step / ev.totalSteps;
     const width = 30;
     const bar = "#".repeat(Math.round(f * width)).padEnd(width, ".");
-    const acc = ev.result.epochs.at(-1).testAccuracy;
-    process.stderr.write(`\r${label.padEnd(14)} [${bar}] ${String(Math.round(100 * f)).padStart(3)}%  loss ${ev.loss.toFixed(3)}  test acc ${(100 * acc).toFixed(1)}%  `);
+    const last = ev.result.epochs.at(-1);
+    const epochs = ev.result.config.epochs;
+    const epoch = Math.min(epochs, Math.floor((ev.step - 1) / (ev.totalSteps / epochs)) + 1);
+    const acc = last.epoch > 0 ? `  test acc ${(100 * last.testAccuracy).toFixed(1)}% (epoch ${last.epoch})` : "";
+    process.stderr.write(`\r${label.padEnd(14)} [${bar}] ${String(Math.round(100 * f)).padStart(3)}%  epoch ${epoch}/${epochs}  loss ${ev.loss.toFixed(3)}${acc}  `);
     if (ev.step === ev.totalSteps) process.stderr.write("\n");
   };
 }
