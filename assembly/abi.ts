@@ -61,3 +61,8 @@ export const F_SCALE = 262144; // g = g*RS (skipped when RS is 1: multiplying by
 export const TORCH_ADAM = F_RDIV | F_A;
 export const TORCH_ADAM_L2 = TORCH_ADAM | F_L2;
 export const TORCH_ADAMW = TORCH_ADAM | F_PRE_MUL;
+// The same in fast mode (bias corrections folded into A and eps: one division per element), which is also
+// the flag set of the epsilon-hat conventions with torch's moments.
+export const FAST_ADAM = F_A;
+export const FAST_ADAM_L2 = FAST_ADAM | F_L2;
+export const FAST_ADAMW = FAST_ADAM | F_PRE_MUL;

@@ -8,7 +8,7 @@ import {
   S_A, S_LAM, S_K, S_POST,
   F_L2, F_CLIP, F_PRE_MUL, F_PRE_SUB, F_PRE_KERAS, F_M_DELTA, F_V_SQ, F_V_DELTA, F_AMS, F_MHAT, F_VHAT,
   F_EROOT, F_RDIV, F_A, F_UDECAY, F_K, F_POST, F_FMA, F_SCALE,
-  TORCH_ADAM, TORCH_ADAM_L2, TORCH_ADAMW,
+  TORCH_ADAM, TORCH_ADAM_L2, TORCH_ADAMW, FAST_ADAM, FAST_ADAM_L2, FAST_ADAMW,
 } from "./abi";
 import { splat, add, sub, mul, div, sqrt, min, max, neg, fma } from "./lanes";
 
@@ -46,6 +46,11 @@ export function step(table: usize, count: i32, from: u32, to: u32): void {
     else if (flags == (TORCH_ADAMW | F_SCALE)) adamWScaled(rec, a, b);
     else if (flags == (TORCH_ADAM_L2 | F_SCALE)) adamL2Scaled(rec, a, b);
     else if (flags == (TORCH_ADAM | F_SCALE)) adamScaled(rec, a, b);
+    else if (flags == FAST_ADAMW) fastAdamW(rec, a, b);
+    else if (flags == FAST_ADAM_L2) fastAdamL2(rec, a, b);
+    else if (flags == FAST_ADAM) fastAdam(rec, a, b);
+    else if (flags == (FAST_ADAMW | F_SCALE)) fastAdamWScaled(rec, a, b);
+    else if (flags == (FAST_ADAM_L2 | F_SCALE)) fastAdamL2Scaled(rec, a, b);
     else generic(rec, flags, a, b);
   }
 }
@@ -59,6 +64,11 @@ function adamL2Ams(rec: usize, a: usize, b: usize): void { segment(rec, TORCH_AD
 function adamWScaled(rec: usize, a: usize, b: usize): void { segment(rec, TORCH_ADAMW | F_SCALE, a, b); }
 function adamL2Scaled(rec: usize, a: usize, b: usize): void { segment(rec, TORCH_ADAM_L2 | F_SCALE, a, b); }
 function adamScaled(rec: usize, a: usize, b: usize): void { segment(rec, TORCH_ADAM | F_SCALE, a, b); }
+function fastAdamW(rec: usize, a: usize, b: usize): void { segment(rec, FAST_ADAMW, a, b); }
+function fastAdamL2(rec: usize, a: usize, b: usize): void { segment(rec, FAST_ADAM_L2, a, b); }
+function fastAdam(rec: usize, a: usize, b: usize): void { segment(rec, FAST_ADAM, a, b); }
+function fastAdamWScaled(rec: usize, a: usize, b: usize): void { segment(rec, FAST_ADAMW | F_SCALE, a, b); }
+function fastAdamL2Scaled(rec: usize, a: usize, b: usize): void { segment(rec, FAST_ADAM_L2 | F_SCALE, a, b); }
 function generic(rec: usize, flags: u32, a: usize, b: usize): void { segment(rec, flags, a, b); }
 
 // Elements [a, b) of one record: f32x4 lane groups while four remain, then the scalar tail. `a` is 0 or a

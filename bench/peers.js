@@ -24,9 +24,10 @@ function regions(input) {
 let ready = null;
 const preset = (conv) => (conv === "adamw" ? "torch-adamw" : "torch-adam");
 
-function fusedOptimizer(specs, conv, extra = {}) {
+function fusedOptimizer(specs, conv, extra = {}, { fast = false } = {}) {
   return new Optimizer(specs, {
-    lr: H.lr, betas: [H.beta1, H.beta2], eps: H.eps, weightDecay: H.weightDecay, convention: preset(conv), ...extra,
+    lr: H.lr, betas: [H.beta1, H.beta2], eps: H.eps, weightDecay: H.weightDecay,
+    convention: fast ? { base: preset(conv), fast: true } : preset(conv), ...extra,
   });
 }
 
@@ -55,11 +56,11 @@ export async function fusedClipSupported() {
  * host) and clipping stays off: this instance gives the reference result of the clip cases.
  * `single` lays every parameter out as one tensor of the same total size (the per-tensor overhead test).
  */
-function fusedInstance(input, conv, clip, { grads = input.g, single = false } = {}) {
+function fusedInstance(input, conv, clip, { grads = input.g, single = false, fast = false, extra = {} } = {}) {
   const specs = single
     ? [{ name: "all", shape: [input.params] }]
     : input.tensors.map((t) => ({ name: t.name, shape: t.shape }));
-  const opt = fusedOptimizer(specs, conv, clip ? { clipGradNorm: H.maxNorm } : {});
+  const opt = fusedOptimizer(specs, conv, { ...(clip ? { clipGradNorm: H.maxNorm } : {}), ...extra }, { fast });
   const load = (region, k) => (region === "g" ? grads.subarray(input.offsets[k], input.offsets[k] + input.sizes[k]) : tensorOf(input, region, k));
   // Copy in tensor by tensor (single: concatenated, no padding; the step is elementwise, so the result
   // maps back element for element).
@@ -130,6 +131,20 @@ export const fused = {
     inst.dispose();
     return out;
   },
+};
+
+/**
+ * fused-adam in fast mode (`convention: { base, fast: true }`: bias corrections folded into the step size and
+ * epsilon, one division per element), held to the golden README's tight bound against the exact result.
+ */
+export const fusedFast = {
+  id: "fused-adam-fast",
+  label: "fused-adam fast",
+  async create(input, conv, clip) {
+    await (ready ??= init());
+    return fusedInstance(input, conv, clip, { fast: true });
+  },
+  skip: (input, conv, clip) => fused.skip(input, conv, clip),
 };
 
 /** fused-adam with every parameter in one tensor: BERT-base against one tensor of the same size. */

@@ -98,12 +98,15 @@ function measure(opt, trace, step, loose, acc) {
   }
 }
 
-/** Replays one trace with the engine's own schedules, groups and clipping; returns the measured errors. */
-export function replay(trace, { fma = true } = {}) {
+/**
+ * Replays one trace with the engine's own schedules, groups and clipping; returns the measured errors.
+ * `fast` replays it in the convention's fast mode (tests/fast.test.js; conformance itself never does).
+ */
+export function replay(trace, { fma = true, fast = false } = {}) {
   const teacher = { ulp: 0, rel: 0, ok: true };
   const free = { ulp: 0, rel: 0, ok: true };
   const lr = [];
-  const { opt, scheduler } = create(trace, { fma });
+  const { opt, scheduler } = create(trace, { fma, fast });
   const decay = checkDecay(opt, trace);
   try {
     trace.steps.forEach((step, i) => {
@@ -117,7 +120,7 @@ export function replay(trace, { fma = true } = {}) {
   } finally {
     opt.dispose();
   }
-  const run = create(trace, { fma });
+  const run = create(trace, { fma, fast });
   try {
     for (const step of trace.steps) {
       run.opt.step(gradsOf(trace, step));

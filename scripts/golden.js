@@ -14,8 +14,17 @@ const TORCH_CONVENTION = {
   multiplicative_shrink_before_step: "shrink",
 };
 
-/** { convention, options, params } for a trace; `fma` asks for the AVX2 emulation on AVX2 torch traces. */
-export function setup(trace, { fma = true } = {}) {
+/**
+ * { convention, options, params } for a trace; `fma` asks for the AVX2 emulation on AVX2 torch traces,
+ * `fast` for the convention's fast mode (not bit-exact; tests/fast.test.js holds it to the tight bound).
+ */
+export function setup(trace, { fma = true, fast = false } = {}) {
+  const s = setupExact(trace, { fma });
+  if (fast) s.convention = typeof s.convention === "string" ? { base: s.convention, fast: true } : { ...s.convention, fast: true };
+  return s;
+}
+
+function setupExact(trace, { fma }) {
   const src = trace.hyper.source;
   const norm = trace.hyper.normalized;
   const names = trace.params.map((p) => p.name);

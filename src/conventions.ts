@@ -45,6 +45,13 @@ export interface Knobs {
   lrAt: "numerator" | "update";
   /** Emulate the fused multiply-adds of ATen's AVX2 kernels (bit-exact with torch on AVX2 machines). */
   fma: boolean;
+  /**
+   * Fast mode: the bias corrections are folded into the step size and epsilon (TF1's "epsilon hat" form,
+   * eps_hat = eps*sqrt(1-b2^t)), leaving one division per element instead of two (`torch` eps) or three
+   * (`explicit`). Not bit-exact: within the golden README's tight tolerance of the exact recipe. No effect
+   * where the convention already has that form (`hat` eps, or no bias correction).
+   */
+  fast: boolean;
 }
 
 /** Which parameters decay: regexes searched in the name (python re.search), or a predicate. */
@@ -64,7 +71,7 @@ export interface Preset extends Knobs {
 
 const TORCH: Knobs = {
   decay: "l2", decayScale: "lr", eps: "torch", biasCorrection: true, moments: "torch", oneMinusBeta: "f64",
-  betaPower: "pow", alpha: "f64", lrAt: "numerator", fma: false,
+  betaPower: "pow", alpha: "f64", lrAt: "numerator", fma: false, fast: false,
 };
 const TF1: Knobs = { ...TORCH, decay: "none", eps: "hat", moments: "tf", oneMinusBeta: "f32", betaPower: "running-f32", alpha: "f32" };
 const HAT: Knobs = { ...TORCH, eps: "hat" };
@@ -201,6 +208,7 @@ export function resolveConvention(spec: ConventionSpec | undefined, fallback: st
     alpha: ["f64", "f64-ltr", "f32", "caffe"],
     lrAt: ["numerator", "update"],
     fma: [true, false],
+    fast: [true, false],
   };
   for (const [k, v] of Object.entries(spec)) {
     if (k === "base") continue;
@@ -374,7 +382,28 @@ export function compile(k: Knobs, h: StepInputs, out: Float32Array): number {
   else if (k.alpha === "f32") alpha = f(f(f(lrEff) * f(Math.sqrt(f(bc2)))) / f(bc1));
   else alpha = f(lrEff * f(Math.sqrt(bc2) / bc1)); // caffe: lrEff is already float32
 
-  if (k.eps === "torch") {
+  if (k.fast && k.biasCorrection && k.eps !== "hat") {
+    // Fast mode: m/bc1 / (sqrt(v/bc2 + eroot) + eps) = (sqrt(bc2)/bc1)*m / (sqrt(v + eroot*bc2) + eps*sqrt(bc2)),
+    // and the same with torch's sqrt(v)/sqrt(bc2): every correction moves into float64 scalars rounded
+    // once, and the element loop keeps one division (the kernel's hat form: A*m / (sqrt(v) + eps)).
+    const r = Math.sqrt(bc2);
+    flags |= abi.F_A;
+    out[abi.S_EPS] = h.eps * r;
+    if (h.epsRoot !== 0 && k.eps === "explicit") {
+      flags |= abi.F_EROOT;
+      out[abi.S_EROOT] = h.epsRoot * bc2;
+    }
+    if (k.eps === "torch") out[abi.S_A] = -(lrEff / bc1) * r;
+    else if (k.decayScale === "multiplier" && k.lrAt === "numerator") {
+      flags |= abi.F_K;
+      out[abi.S_A] = lrEff * (r / bc1);
+      out[abi.S_K] = -h.multiplier;
+    } else {
+      flags |= abi.F_K;
+      out[abi.S_A] = r / bc1;
+      out[abi.S_K] = -lrEff;
+    }
+  } else if (k.eps === "torch") {
     flags |= abi.F_A;
     out[abi.S_A] = -(lrEff / (k.biasCorrection ? bc1 : 1));
     if (k.biasCorrection) {
