@@ -3,6 +3,11 @@
 // both ways; the example MLP's hand-written backward pass agrees with tf's gradients.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import * as tfl from "@tensorflow/tfjs-layers";
@@ -200,6 +205,29 @@ test("the example MLP's hand-written backward pass agrees with tf's gradients", 
   });
   opt.dispose();
   tf.dispose([x, y, value, ...vars, ...Object.values(grads)]);
+});
+
+test("types: TypeScript lets model.compile take fusedAdam(tf, ...), and its schedule option a fused-adam scheduler", () => {
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+  const dir = mkdtempSync(join(tmpdir(), "fused-adam-tfjs-types-"));
+  try {
+    symlinkSync(join(root, "node_modules"), join(dir, "node_modules"), "dir");
+    writeFileSync(join(dir, "check.ts"), `
+      import * as tf from "@tensorflow/tfjs-core";
+      import * as tfl from "@tensorflow/tfjs-layers";
+      import { fusedAdam, BertSchedule } from ${JSON.stringify(join(root, "dist", "src", "tfjs", "index.js"))};
+      const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4], units: 2 })] });
+      model.compile({ optimizer: fusedAdam(tf, { convention: "bert", schedule: (o) => new BertSchedule(o, 10, 1) }), loss: "meanSquaredError" });
+      const n: number = fusedAdam(tf).iterations;
+      void n;
+    `);
+    execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "--strict", "--skipLibCheck",
+      "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", join(dir, "check.ts")], { cwd: dir, encoding: "utf8" });
+  } catch (e) {
+    assert.unreachable(`tsc: ${e.stdout || e.message}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

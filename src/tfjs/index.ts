@@ -18,7 +18,7 @@
 //      checkpoint, a manual assign; detected by its data id, no comparison of values), first copies its
 //      value into wasm memory.
 // Moments are never copied. The first step also copies every weight in once.
-import type { NamedTensorMap, Scalar, Tensor, Variable } from "@tensorflow/tfjs-core";
+import type { NamedTensorMap, Optimizer as TfOptimizer, Scalar, Tensor, Variable } from "@tensorflow/tfjs-core";
 import { fail } from "../errors.js";
 import { Optimizer, type OptimizerOptions, type Param, type StepResult } from "../optimizer.js";
 
@@ -70,7 +70,7 @@ export class FusedAdamTfjs {
   scheduler: Steppable | null = null;
   private slots: Slot[] = [];
   private byName = new Map<string, Slot>();
-  private iterations_ = 0;
+  private taken = 0; // not iterations_: that name is protected in tf.Optimizer, and the types must intersect
 
   constructor(private readonly tf: TfNamespace, private readonly options: TfjsOptions = {}) {
     if (!tf || typeof tf.tensor !== "function" || typeof tf.variableGrads !== "function" || typeof tf.engine !== "function") {
@@ -80,12 +80,12 @@ export class FusedAdamTfjs {
 
   /** Steps taken (tf.Optimizer's iterations). */
   get iterations(): number {
-    return this.iterations_;
+    return this.taken;
   }
 
   /** The result of the last step (global norm, clip coefficient, skipped), or null before the first. */
   get lastStep(): StepResult | null {
-    return this.optimizer && this.iterations_ > 0 ? this.optimizer.lastStep : null;
+    return this.optimizer && this.taken > 0 ? this.optimizer.lastStep : null;
   }
 
   /**
@@ -162,7 +162,7 @@ export class FusedAdamTfjs {
     }
     this.optimizer!.step();
     this.scheduler?.step();
-    this.iterations_++;
+    this.taken++;
     for (const slot of this.slots) {
       const t = this.tf.tensor(slot.param.data.slice(), slot.variable.shape, "float32");
       slot.variable.assign(t);
@@ -171,9 +171,14 @@ export class FusedAdamTfjs {
     }
   }
 
+  /** tf.Optimizer.saveIterations. */
+  async saveIterations(): Promise<NamedTensor> {
+    return { name: "iter", tensor: this.tf.scalar(this.taken, "int32") };
+  }
+
   /** tf.Optimizer.getWeights: the iteration count, then each variable's first and second moments. */
   async getWeights(): Promise<NamedTensor[]> {
-    const out: NamedTensor[] = [{ name: "iter", tensor: this.tf.scalar(this.iterations_, "int32") }];
+    const out: NamedTensor[] = [await this.saveIterations()];
     for (const s of this.slots) {
       out.push({ name: `${s.variable.name}/m`, tensor: this.tf.tensor(s.param.expAvg.slice(), s.variable.shape, "float32") });
       out.push({ name: `${s.variable.name}/v`, tensor: this.tf.tensor(s.param.expAvgSq.slice(), s.variable.shape, "float32") });
@@ -194,7 +199,7 @@ export class FusedAdamTfjs {
       params[m[1]][m[2] === "m" ? "expAvg" : "expAvgSq"] = (await w.tensor.data()) as Float32Array;
     }
     this.optimizer.loadState({ params });
-    this.iterations_ = steps;
+    this.taken = steps;
   }
 
   getClassName(): string {
@@ -216,9 +221,13 @@ export class FusedAdamTfjs {
   }
 }
 
-/** `model.compile({ optimizer: fusedAdam(tf, { convention: "torch-adamw", lr: 1e-3, weightDecay: 0.01 }) })` */
-export function fusedAdam(tf: TfNamespace, options?: TfjsOptions): FusedAdamTfjs {
-  return new FusedAdamTfjs(tf, options);
+/**
+ * `model.compile({ optimizer: fusedAdam(tf, { convention: "torch-adamw", lr: 1e-3, weightDecay: 0.01 }) })`.
+ * Typed as a tf.Optimizer too: tf's own instanceof test is structural, but TypeScript's check of a class
+ * with protected members is not, so the type says what the run-time check already accepts.
+ */
+export function fusedAdam(tf: TfNamespace, options?: TfjsOptions): FusedAdamTfjs & TfOptimizer {
+  return new FusedAdamTfjs(tf, options) as FusedAdamTfjs & TfOptimizer;
 }
 
 // Everything of the default entry, so that one import serves (the same module instance: one init()).
