@@ -2,7 +2,7 @@
 // Node, Deno, Bun and browsers. Importing does nothing: the base64 is decoded and compiled by init().
 // Every public export lives here; the workerd and edge-light entries re-export this module with their own
 // init(), so a new export needs no change there (their bundlers drop the unused base64).
-import { SIMD_WASM, SCALAR_WASM } from "./generated/wasm-inline.js";
+import { SIMD_WASM, SCALAR_WASM, THREADS_WASM } from "./generated/wasm-inline.js";
 import { initWith, type InitOptions, type WasmSource } from "./loader.js";
 
 function decode(b64: string): Uint8Array {
@@ -14,11 +14,11 @@ function decode(b64: string): Uint8Array {
 
 /**
  * Loads the kernel; call once (later calls are no-ops). `source` may be a precompiled WebAssembly.Module
- * (required on Cloudflare workerd), the bytes of either .wasm build, a URL or a Response; or
- * `{ simd: false }` to force the non-SIMD build.
+ * (required on Cloudflare workerd), the bytes of either .wasm build, a URL or a Response; or options:
+ * `{ simd: false }` forces the non-SIMD build, `{ threads: n | "auto" }` starts workers for large steps.
  */
 export function init(source?: WasmSource | InitOptions): Promise<void> {
-  return initWith(source, { simd: () => decode(SIMD_WASM), scalar: () => decode(SCALAR_WASM) });
+  return initWith(source, { simd: () => decode(SIMD_WASM), scalar: () => decode(SCALAR_WASM), threads: () => decode(THREADS_WASM) });
 }
 
 export { backend, simdSupported, type Backend, type WasmSource, type InitOptions } from "./loader.js";

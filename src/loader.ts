@@ -1,7 +1,10 @@
 // Loading the kernel. Runtime-neutral: it takes what the entry point hands it (a compiled module, bytes, a
 // URL or a Response) and never reads files itself, so the same code serves Node, Deno, Bun, browsers and
 // workerd (which forbids compiling from bytes and passes a precompiled WebAssembly.Module).
-import { fail } from "./errors.js";
+import { fail, FusedAdamError } from "./errors.js";
+import { alloc } from "./memory.js";
+import { runtimeKind } from "./spawn.js";
+import { ctrlInts, startPool, type Pool } from "./threads.js";
 
 export interface KernelExports {
   memory: WebAssembly.Memory;
@@ -22,11 +25,16 @@ export interface Backend {
   build: "simd" | "scalar";
   /** Why this build was chosen. */
   reason: string;
+  /** Threads a step may use (1 unless init({ threads }) started workers). */
+  threads: number;
+  /** Why threads are on or off. */
+  threadsReason: string;
 }
 
 let kernel: KernelExports | undefined;
 let backendInfo: Backend | undefined;
 let pending: Promise<void> | undefined;
+let pool: Pool | null = null;
 
 // A module with one f32x4 instruction: WebAssembly.validate tells whether this engine runs SIMD.
 const SIMD_PROBE = new Uint8Array([
@@ -57,43 +65,128 @@ async function toModule(source: WasmSource): Promise<WebAssembly.Module> {
 export interface Sources {
   simd: () => WasmSource;
   scalar: () => WasmSource;
+  /** The threads build (SIMD, shared imported memory); absent where the entry has no threads. */
+  threads?: () => WasmSource;
+}
+
+/** Why `threads` threads cannot run here, or null if they can. */
+function threadsUnavailable(sources: Sources, forceScalar: boolean): string | null {
+  const g = globalThis as { crossOriginIsolated?: boolean; SharedArrayBuffer?: unknown };
+  if (forceScalar) return "the threads build needs SIMD and init({ simd: false }) forces the scalar build";
+  if (!sources.threads) return "this entry has no threads build";
+  if (g.crossOriginIsolated === false) {
+    return "the page is not cross-origin isolated: shared memory needs the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp";
+  }
+  if (typeof g.SharedArrayBuffer !== "function") return "this runtime has no SharedArrayBuffer";
+  if (!simdSupported()) return "this engine does not validate wasm SIMD";
+  if (!runtimeKind()) return "this runtime has neither worker_threads nor Web Workers";
+  return null;
+}
+
+/** Threads for `threads: "auto"`: the machine's cores, at most 8 (the step is bound by memory well before). */
+function autoThreads(): number {
+  const g = globalThis as {
+    navigator?: { hardwareConcurrency?: number };
+    process?: { getBuiltinModule?: (id: string) => { availableParallelism?: () => number } | undefined };
+  };
+  const n = g.navigator?.hardwareConcurrency ?? g.process?.getBuiltinModule?.("node:os")?.availableParallelism?.() ?? 1;
+  return Math.max(1, Math.min(8, Math.floor(n)));
+}
+
+/** A shared memory of up to 4 GiB (2 GiB, then 1 GiB, where the engine reserves less). */
+function sharedMemory(): WebAssembly.Memory {
+  let error: unknown;
+  for (const maximum of [65536, 32768, 16384]) {
+    try {
+      return new WebAssembly.Memory({ initial: 1, maximum, shared: true });
+    } catch (e) {
+      error = e;
+    }
+  }
+  throw error;
 }
 
 /**
  * Loads the kernel once. `explicit` is what the user passed to init() (used as is); otherwise `sources`
  * gives the SIMD build when the engine validates SIMD, else the scalar build, unless `forceScalar`.
  */
-export function load(explicit: WasmSource | undefined, sources: Sources, forceScalar: boolean): Promise<void> {
+export function load(explicit: WasmSource | undefined, sources: Sources, forceScalar: boolean, threads = 1): Promise<void> {
   if (kernel) return Promise.resolve();
   if (pending) return pending;
   pending = (async () => {
-    let module: WebAssembly.Module;
-    let info: Backend;
-    if (explicit !== undefined) {
-      module = await toModule(explicit);
-      info = { build: "scalar", reason: "the wasm passed to init()" };
-    } else if (forceScalar) {
-      module = await toModule(sources.scalar());
-      info = { build: "scalar", reason: "forced by init({ simd: false })" };
-    } else if (simdSupported()) {
-      module = await toModule(sources.simd());
-      info = { build: "simd", reason: "WebAssembly.validate accepts f32x4" };
+    if (threads > 1 && explicit === undefined) {
+      const why = threadsUnavailable(sources, forceScalar);
+      if (!why) {
+        await loadThreads(sources.threads!, threads);
+        return;
+      }
+      await load1(explicit, sources, forceScalar, `1 thread: ${threads} threads were asked, but ${why}`);
     } else {
-      module = await toModule(sources.scalar());
-      info = { build: "scalar", reason: "this engine does not validate wasm SIMD" };
+      const why = threads > 1 ? "1 thread: init() was given a wasm module, which has no threads" : "1 thread (init({ threads }) starts workers)";
+      await load1(explicit, sources, forceScalar, why);
     }
-    const instance = await WebAssembly.instantiate(module, {});
-    kernel = instance.exports as unknown as KernelExports;
-    if (explicit !== undefined) info.build = kernel.simd.value ? "simd" : "scalar";
-    backendInfo = info;
   })();
   pending.catch(() => (pending = undefined));
   return pending;
 }
 
+async function load1(explicit: WasmSource | undefined, sources: Sources, forceScalar: boolean, threadsReason: string): Promise<void> {
+  let module: WebAssembly.Module;
+  let info: Backend;
+  if (explicit !== undefined) {
+    module = await toModule(explicit);
+    info = { build: "scalar", reason: "the wasm passed to init()", threads: 1, threadsReason };
+  } else if (forceScalar) {
+    module = await toModule(sources.scalar());
+    info = { build: "scalar", reason: "forced by init({ simd: false })", threads: 1, threadsReason };
+  } else if (simdSupported()) {
+    module = await toModule(sources.simd());
+    info = { build: "simd", reason: "WebAssembly.validate accepts f32x4", threads: 1, threadsReason };
+  } else {
+    module = await toModule(sources.scalar());
+    info = { build: "scalar", reason: "this engine does not validate wasm SIMD", threads: 1, threadsReason };
+  }
+  const instance = await WebAssembly.instantiate(module, {});
+  kernel = instance.exports as unknown as KernelExports;
+  if (explicit !== undefined) info.build = kernel.simd.value ? "simd" : "scalar";
+  backendInfo = info;
+}
+
+// The threads build on a shared memory, then the workers. If the workers cannot start, the same build
+// runs on the calling thread alone (same code, same bits).
+async function loadThreads(source: () => WasmSource, threads: number): Promise<void> {
+  const module = await toModule(source());
+  const memory = sharedMemory();
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  kernel = { ...(instance.exports as unknown as KernelExports), memory };
+  const info: Backend = { build: "simd", reason: "WebAssembly.validate accepts f32x4 (threads build)", threads: 1, threadsReason: "" };
+  try {
+    const ctrl = alloc(ctrlInts(threads) * 4, "init");
+    pool = await startPool(kernel, module, memory, ctrl, threads);
+    info.threads = threads;
+    info.threadsReason = `${threads} threads: the calling thread and ${threads - 1} worker${threads > 2 ? "s" : ""} on a shared memory`;
+  } catch (e) {
+    pool = null;
+    info.threadsReason = `1 thread: the workers did not start (${String((e as Error)?.message ?? e)})`;
+  }
+  backendInfo = info;
+}
+
+/** The worker pool, when init({ threads }) started one. */
+export function getPool(): Pool | null {
+  return pool;
+}
+
 export interface InitOptions {
   /** false forces the non-SIMD build. */
   simd?: boolean;
+  /**
+   * Threads for large steps: a number (the calling thread included) or "auto" (the machine's cores, at
+   * most 8). Loads the threads build on a shared memory and starts workers (worker_threads in Node and
+   * Bun, Web Workers in browsers and Deno). Browsers allow shared memory only on cross-origin isolated
+   * pages (COOP/COEP headers); elsewhere init() falls back to one thread and backend() says why.
+   */
+  threads?: number | "auto";
 }
 
 /**
@@ -106,7 +199,12 @@ export function initWith(source: WasmSource | InitOptions | undefined, sources: 
   const proto = source !== null && typeof source === "object" ? Object.getPrototypeOf(source) : undefined;
   const isOptions = proto === Object.prototype || proto === null;
   const opts = isOptions ? (source as InitOptions) : undefined;
-  return load(isOptions ? undefined : (source as WasmSource | undefined), sources, opts?.simd === false);
+  const t = opts?.threads;
+  if (t !== undefined && t !== "auto" && !(Number.isInteger(t) && t >= 1 && t <= 64)) {
+    return Promise.reject(new FusedAdamError(`init: threads is ${String(t)}; it must be a whole number from 1 to 64, or "auto"`));
+  }
+  const threads = t === "auto" ? autoThreads() : t ?? 1;
+  return load(isOptions ? undefined : (source as WasmSource | undefined), sources, opts?.simd === false, threads);
 }
 
 export function getKernel(): KernelExports {

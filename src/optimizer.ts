@@ -10,7 +10,8 @@ import {
 import * as checkpoint from "./checkpoint.js";
 import { clipCoefficient, globalNorm, normRecipe, resolveClip, type ClipOptions } from "./clipping.js";
 import { fail } from "./errors.js";
-import { getKernel } from "./loader.js";
+import { getKernel, getPool } from "./loader.js";
+import { splitPositions, splitRecords, type Pool } from "./threads.js";
 import { LossScaler, type LossScaleOptions } from "./scaler.js";
 import { alloc, buffer, release } from "./memory.js";
 
@@ -59,6 +60,12 @@ export interface OptimizerOptions extends GroupOptions {
   nonFinite?: "propagate" | "skip" | "throw";
   /** Dynamic loss scaling like torch's GradScaler (true for its defaults). */
   lossScale?: boolean | LossScaleOptions;
+  /**
+   * Threads for this optimizer's steps, once init({ threads }) started workers: "auto" (default) times its
+   * own steps on one thread and on all and keeps the faster (re-checking now and then); a number forces
+   * that many (1: never split; more than init() started: all of them). Every choice gives the same bits.
+   */
+  threads?: number | "auto";
 }
 
 /** What the last step did. One object per optimizer, overwritten by every step (nothing is allocated). */
@@ -110,6 +117,25 @@ const ALL = 0xffffffff; // the padded element range [0, ALL) of a step: every el
 // Floats past the 2*count per-tensor norms and flags in the norms area (assembly/norm.ts OUT_SCALE, OUT_TOTAL).
 const NORMS_SCALE = 0;
 const NORMS_TOTAL = 1;
+// Automatic threads: below this many (padded) elements a step never splits: a handoff costs more than
+// the share it hands off. Above, the optimizer times its steps both ways (see useAllThreads) and keeps the
+// faster, re-checking the other every EXPLORE steps to follow changes in load; it switches only when the
+// other way is faster by the factor SWITCH (noise would flip a plain comparison).
+const MIN_SPLIT = 16384;
+const WARM = 4;
+const EXPLORE = 64;
+const SWITCH = 0.97;
+
+/** The state of the automatic choice between one thread and all: estimates of each in ms per step. */
+interface ThreadChoice {
+  one: number;
+  all: number;
+  nOne: number;
+  nAll: number;
+  steps: number;
+  useAll: boolean;
+  count: boolean; // whether the current step's time counts
+}
 
 /** One parameter tensor: zero-copy views into the kernel's memory, re-derived after the memory grows. */
 export class Param {
@@ -229,6 +255,10 @@ export class Optimizer {
     lr: 0, beta1: 0, beta2: 0, eps: 0, weightDecay: 0, amsgrad: false, maximize: false, gradScale: 1,
     clipValue: Infinity, epsRoot: 0, multiplier: 1, lrMult: 1, decayMult: 1, t: 1, pow1: 1, pow2: 1,
   };
+  private readonly pool: Pool | null; // null: this optimizer's steps run on the calling thread only
+  private readonly autoThreads: ThreadChoice | null; // null: threads forced (or none)
+  private readonly stepBounds: Uint32Array; // padded positions of each thread's share of a step
+  private readonly normBounds: Uint32Array; // records of each thread's share of the norms
   private tableBuf: ArrayBuffer | null = null;
   private tableU32 = new Uint32Array(0);
   private tableF32 = new Float32Array(0);
@@ -311,6 +341,22 @@ export class Optimizer {
       throw e;
     }
     this.norms = this.table + list.length * abi.REC_BYTES;
+
+    // Threads: the shares are fixed by the layout, cut once here.
+    const threads = options.threads ?? "auto";
+    if (threads !== "auto" && !(Number.isInteger(threads) && threads >= 1)) {
+      fail(`threads is ${String(threads)}; it must be "auto" or a whole number >= 1 (1: never split a step)`);
+    }
+    const pool = getPool();
+    const want = threads === "auto" ? (pool?.size ?? 1) : Math.min(threads, pool?.size ?? 1);
+    const split = pool !== null && want > 1 && (threads !== "auto" || this.total >= MIN_SPLIT);
+    this.pool = split ? pool : null;
+    this.autoThreads = split && threads === "auto" ? { one: 0, all: 0, nOne: 0, nAll: 0, steps: 0, useAll: false, count: false } : null;
+    const size = pool?.size ?? 1;
+    this.stepBounds = new Uint32Array(size + 1).fill(this.total);
+    this.stepBounds.set(splitPositions(this.total, want).subarray(0, want));
+    this.normBounds = new Uint32Array(size + 1).fill(list.length);
+    this.normBounds.set(splitRecords(list.map((p) => p.size), want).subarray(0, want));
     this.steps = new Float64Array(list.length);
     this.pow1 = new Float64Array(list.length).fill(1);
     this.pow2 = new Float64Array(list.length).fill(1);
@@ -396,6 +442,9 @@ export class Optimizer {
     result.clipCoef = 1;
     result.skipped = false;
     result.nonFinite = false;
+    const pool = this.pool;
+    const useAll = pool !== null && this.useAllThreads();
+    const timed = this.autoThreads !== null ? performance.now() : 0;
     if (this.clip || scaler || this.nonFinite !== "propagate") {
       const k = getKernel();
       const count = this.params.length;
@@ -403,7 +452,9 @@ export class Optimizer {
       const recipe = normRecipe(mode, preset.fma);
       const at = this.norms >>> 2;
       this.tableF32[at + 2 * count + NORMS_SCALE] = unscale;
-      const found = k.gradNorms(this.table, count, 0, count, this.norms, recipe) !== 0;
+      const found = useAll && count > 1
+        ? pool!.gradNorms(this.table, count, this.normBounds, this.norms, recipe)
+        : k.gradNorms(this.table, count, 0, count, this.norms, recipe) !== 0;
       if (mode === "torch") k.normOfNorms(this.norms, count, recipe);
       result.totalNorm = globalNorm(mode, this.tableF32, at, count, this.tableF32[at + 2 * count + NORMS_TOTAL]);
       result.nonFinite = found;
@@ -449,7 +500,9 @@ export class Optimizer {
       this.tableU32[r + (abi.REC_FLAGS >>> 2)] = flags;
       this.tableF32.set(out, r + (abi.REC_SCALARS >>> 2));
     }
-    getKernel().step(this.table, params.length, 0, ALL);
+    if (useAll) pool!.step(this.table, params.length, this.stepBounds);
+    else getKernel().step(this.table, params.length, 0, ALL);
+    if (this.autoThreads !== null) this.timedStep(useAll, performance.now() - timed);
     for (let i = 0; i < params.length; i++) {
       this.steps[i] += 1;
       nextPowers(preset, this.paramGroups[params[i].group].betas, this.pow1, this.pow2, i);
@@ -459,6 +512,41 @@ export class Optimizer {
       result.lossScale = scaler.scale;
     }
     return result;
+  }
+
+  // Automatic threads (see MIN_SPLIT): which way this step runs. Each way is timed over a run of steps
+  // whose first is not counted: it pays for waking workers that slept while the other way ran, and for
+  // code not yet optimized. Warm-up: WARM + 1 steps on all threads, WARM + 1 on one; then the faster way,
+  // with two steps the other way every EXPLORE steps.
+  private useAllThreads(): boolean {
+    const c = this.autoThreads;
+    if (c === null) return true; // forced
+    const k = c.steps++;
+    if (k <= 2 * WARM + 1) {
+      c.count = k !== 0 && k !== WARM + 1;
+      return k <= WARM;
+    }
+    const phase = k % EXPLORE;
+    c.count = phase !== 0;
+    return phase < 2 ? !c.useAll : c.useAll;
+  }
+
+  // Folds a step's time (ms) into the estimate of its way (an outlier counts as twice the estimate).
+  private timedStep(all: boolean, ms: number): void {
+    const c = this.autoThreads!;
+    if (!c.count) return;
+    if (all) c.all = c.nAll++ === 0 ? ms : c.all + (Math.min(ms, 2 * c.all) - c.all) * 0.2;
+    else c.one = c.nOne++ === 0 ? ms : c.one + (Math.min(ms, 2 * c.one) - c.one) * 0.2;
+    if (c.nOne >= WARM && c.nAll >= WARM) {
+      if (c.useAll ? c.one < c.all * SWITCH : c.all < c.one * SWITCH) c.useAll = !c.useAll;
+    }
+  }
+
+  /** @internal How this optimizer's steps run: the threads a step may use, and what "auto" chose so far. */
+  threadsInfo(): { threads: number; auto: boolean; usingAll: boolean; msOne: number; msAll: number } {
+    const c = this.autoThreads;
+    const n = this.pool ? this.stepBounds.findIndex((b, i) => i > 0 && b === this.total) : 1;
+    return { threads: n, auto: c !== null, usingAll: c ? c.useAll : this.pool !== null, msOne: c?.one ?? NaN, msAll: c?.all ?? NaN };
   }
 
   // Kept out of step(): a closure there would make V8 allocate a context on every call.

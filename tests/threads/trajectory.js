@@ -1,0 +1,75 @@
+// A random trajectory for the threads tests, hashed: several conventions and options over tensors whose
+// sizes put the threads' cut points inside tensors, on tensor edges and in ragged tails, and many tensors
+// so that clipping's per-tensor norms are dealt out to threads. `threads` is passed to every optimizer.
+// Returns the FNV-1a 64 hex of every state and step report (NaNs canonicalized).
+
+/** mulberry32. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let h = 0xcbf29ce484222325n;
+const word = (w) => (h = ((h ^ BigInt(w >>> 0)) * 0x100000001b3n) & 0xffffffffffffffffn);
+const f64 = new Float64Array(1);
+const f64w = new Uint32Array(f64.buffer);
+function mixF32(a) {
+  const u = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  word(a.length);
+  for (let i = 0; i < u.length; i++) word((u[i] & 0x7fffffff) > 0x7f800000 ? 0x7fc00000 : u[i]);
+}
+function mixF64(x) {
+  f64[0] = Number.isNaN(x) ? NaN : x;
+  word(Number.isNaN(x) ? 0 : f64w[0]);
+  word(Number.isNaN(x) ? 0x7ff80000 : f64w[1]);
+}
+
+const SHAPES = [[70001], [3, 1001], [17], [4099], [256, 64], [5], [1], [0], [33333]];
+const RUNS = [
+  { convention: "torch-adamw", weightDecay: 0.01, clipGradNorm: 1 },
+  { convention: "torch-adam", weightDecay: 1e-3, amsgrad: true, clipGradNorm: { maxNorm: 0.5, mode: "optax" } },
+  { convention: { base: "torch-adamw", fma: true }, weightDecay: 0.05, clipGradNorm: 2 },
+  { convention: { base: "torch-adamw", fast: true }, weightDecay: 0.01, maximize: true },
+  { convention: "caffe-adam", weightDecay: 5e-4, clipGradNorm: { maxNorm: 2, mode: "caffe" } },
+  { convention: "hf-adamw", weightDecay: 0.02, inject: true, nonFinite: "skip", lossScale: { init: 1024, growthInterval: 5 }, clipGradNorm: 3 },
+  { convention: "mxnet-adam", weightDecay: 1e-3, gradScale: 0.125, clipValue: 0.5, inject: true },
+  { convention: "optax-adamw", weightDecay: 1e-4, epsRoot: 1e-12 },
+];
+
+export function trajectory(Optimizer, { threads = "auto", steps = 12 } = {}) {
+  h = 0xcbf29ce484222325n;
+  RUNS.forEach((cfg, r) => {
+    const rand = rng(0x7eed + r);
+    const { inject, ...options } = cfg;
+    const params = SHAPES.map((shape, i) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      return { name: `p${i}`, shape, data: Float32Array.from({ length: n }, () => rand() * 2 - 1) };
+    });
+    const opt = new Optimizer(params, { lr: 1e-2, ...options, threads });
+    try {
+      for (let t = 1; t <= steps; t++) {
+        opt.paramGroups[0].lr = 1e-2 * (1 - t / (2 * steps));
+        for (const p of opt.params) {
+          const g = p.grad;
+          for (let i = 0; i < g.length; i++) g[i] = (rand() * 2 - 1) * (rand() < 0.5 ? 1e-3 : 3);
+        }
+        if (inject && t % 5 === 0) opt.params[2].grad[3] = t % 10 === 0 ? NaN : -Infinity;
+        const res = opt.step();
+        mixF64(res.totalNorm);
+        mixF64(res.clipCoef);
+        mixF64(res.lossScale);
+        word(res.skipped ? 1 : 0);
+      }
+      for (const p of opt.params) [p.data, p.expAvg, p.expAvgSq, ...(p.maxExpAvgSq ? [p.maxExpAvgSq] : [])].forEach(mixF32);
+    } finally {
+      opt.dispose();
+    }
+  });
+  return h.toString(16).padStart(16, "0");
+}
