@@ -1,5 +1,5 @@
 // Threads (init({ threads })): the threads build on a shared memory with worker_threads, in child processes
-// (init() runs once per process) of Node, Deno and Bun. A step split between threads gives the bits of one thread: the same
+// (init() runs once per process) of Node, Deno and Bun, and in pages of Debian's Chromium. A step split between threads gives the bits of one thread: the same
 // trajectory (tests/threads/trajectory.js: conventions, clipping in three recipes, amsgrad, fast mode, loss
 // scaling with skipped steps; tensors cut by the split inside, on their edges and in ragged tails; norms
 // dealt out to threads) hashes the same on the plain SIMD build here and on 1, all and "auto" threads there.
@@ -35,6 +35,22 @@ for (const [runtime, args] of [["deno", ["run"]], ["bun", []]]) {
     assert.equal(r.hashes, { one: here, all: here, auto: here });
   });
 }
+
+// Chromium: Web Workers from a Blob URL on a cross-origin isolated page; without COOP/COEP, one thread.
+test("Chromium: 2 threads on a cross-origin isolated page, the same bits; one thread without COOP/COEP", async () => {
+  const { inChromium } = await import("./threads/browser.js");
+  const [isolated, plain] = await inChromium();
+  const want = trajectory(Optimizer, { threads: 1, steps: 6 });
+  assert.ok(!isolated.error, isolated.error);
+  assert.is(isolated.isolated, true);
+  assert.is(isolated.backend.threads, 2, isolated.backend.threadsReason);
+  assert.equal(isolated.hashes, { one: want, all: want, auto: want });
+  assert.ok(!plain.error, plain.error);
+  assert.is(plain.isolated, false);
+  assert.is(plain.backend.threads, 1);
+  assert.match(plain.backend.threadsReason, /not cross-origin isolated: shared memory needs the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp/);
+  assert.equal(plain.hashes, { one: want, all: want, auto: want });
+});
 
 test("3 threads (more than this machine may have cores): still the same bits", () => {
   const r = child({ threads: 3 });
