@@ -39,21 +39,35 @@ export function normRecipe(mode: ClipMode, fma: boolean): number {
   return mode === "torch" ? (fma ? NORM_TORCH_FMA : NORM_TORCH) : NORM_SUMSQ_F64;
 }
 
-/**
- * The global norm from the kernel's per-tensor results (`mem[at .. at+count)`): torch stacks the norms and
- * takes their norm with the same recipe (`normOfNorms`, run in the kernel); optax and Caffe add the
- * per-tensor sums of squares in float32 and take one square root.
- */
-export function globalNorm(mode: ClipMode, mem: Float32Array, at: number, count: number, normOfNorms: number): number {
-  if (mode === "torch") return normOfNorms;
-  let s = 0;
-  for (let i = 0; i < count; i++) s = f(s + mem[at + i]);
-  return f(Math.sqrt(s));
+/** What a step reports about its gradients; globalNorm and clipCoefficient write into it. */
+export interface NormReport {
+  totalNorm: number;
+  clipCoef: number;
 }
 
-/** The multiplier every gradient gets. NaN and Infinity propagate as in each framework. */
-export function clipCoefficient(mode: ClipMode, maxNorm: number, total: number): number {
-  if (mode === "torch") return Math.min(1, f(f(1 / f(total + f(1e-6))) * f(maxNorm)));
-  if (mode === "optax") return total < maxNorm ? 1 : f(maxNorm / total);
-  return total > f(maxNorm) ? f(f(maxNorm) / total) : 1;
+// Both run on every step with clipping: they write into `out` instead of returning a number, because V8
+// boxes a double returned from (or passed to) a call it does not inline, and a step allocates nothing.
+
+/**
+ * The global norm from the kernel's per-tensor results (`mem[at .. at+count)`), to out.totalNorm: torch
+ * stacks the norms and takes their norm with the same recipe (run in the kernel, at mem[total]); optax
+ * and Caffe add the per-tensor sums of squares in float32 and take one square root.
+ */
+export function globalNorm(mode: ClipMode, mem: Float32Array, at: number, count: number, total: number, out: NormReport): void {
+  if (mode === "torch") {
+    out.totalNorm = mem[total];
+    return;
+  }
+  let s = 0;
+  for (let i = 0; i < count; i++) s = f(s + mem[at + i]);
+  out.totalNorm = f(Math.sqrt(s));
+}
+
+/** out.clipCoef: the multiplier every gradient gets, from out.totalNorm. NaN and Infinity propagate as in each framework. */
+export function clipCoefficient(clip: Required<ClipOptions>, out: NormReport): void {
+  const { mode, maxNorm } = clip;
+  const total = out.totalNorm;
+  if (mode === "torch") out.clipCoef = Math.min(1, f(f(1 / f(total + f(1e-6))) * f(maxNorm)));
+  else if (mode === "optax") out.clipCoef = total < maxNorm ? 1 : f(maxNorm / total);
+  else out.clipCoef = total > f(maxNorm) ? f(f(maxNorm) / total) : 1;
 }

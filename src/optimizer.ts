@@ -120,10 +120,11 @@ const NORMS_TOTAL = 1;
 // Automatic threads: below this many (padded) elements a step never splits: a handoff costs more than
 // the share it hands off. Above, the optimizer times its steps both ways (see useAllThreads) and keeps the
 // faster, re-checking the other every EXPLORE steps to follow changes in load; it switches only when the
-// other way is faster by the factor SWITCH (noise would flip a plain comparison).
+// other way is faster by the factor SWITCH (noise would flip a plain comparison). Only the steps that
+// are compared are timed: reading a clock allocates (a boxed number), which a step otherwise never does.
 const MIN_SPLIT = 16384;
 const WARM = 4;
-const EXPLORE = 64;
+const EXPLORE = 256;
 const SWITCH = 0.97;
 
 /** The state of the automatic choice between one thread and all: estimates of each in ms per step. */
@@ -134,7 +135,8 @@ interface ThreadChoice {
   nAll: number;
   steps: number;
   useAll: boolean;
-  count: boolean; // whether the current step's time counts
+  count: boolean; // whether the current step is timed
+  clock: Float64Array; // [0]: when the timed step started (ms)
 }
 
 /** One parameter tensor: zero-copy views into the kernel's memory, re-derived after the memory grows. */
@@ -351,7 +353,7 @@ export class Optimizer {
     const want = threads === "auto" ? (pool?.size ?? 1) : Math.min(threads, pool?.size ?? 1);
     const split = pool !== null && want > 1 && (threads !== "auto" || this.total >= MIN_SPLIT);
     this.pool = split ? pool : null;
-    this.autoThreads = split && threads === "auto" ? { one: 0, all: 0, nOne: 0, nAll: 0, steps: 0, useAll: false, count: false } : null;
+    this.autoThreads = split && threads === "auto" ? { one: 0, all: 0, nOne: 0, nAll: 0, steps: 0, useAll: false, count: false, clock: new Float64Array(1) } : null;
     const size = pool?.size ?? 1;
     this.stepBounds = new Uint32Array(size + 1).fill(this.total);
     this.stepBounds.set(splitPositions(this.total, want).subarray(0, want));
@@ -435,44 +437,73 @@ export class Optimizer {
 
     const result = this.lastStep;
     const scaler = this.scaler;
-    // scaler.invScale, written out: a getter returning a double that V8 does not inline boxes it.
-    const unscale = scaler ? Math.fround(1 / scaler.scale) : 1;
-    let multiplier = unscale;
     result.totalNorm = NaN;
     result.clipCoef = 1;
     result.skipped = false;
     result.nonFinite = false;
     const pool = this.pool;
     const useAll = pool !== null && this.useAllThreads();
-    const timed = this.autoThreads !== null ? performance.now() : 0;
-    if (this.clip || scaler || this.nonFinite !== "propagate") {
-      const k = getKernel();
-      const count = this.params.length;
-      const mode = this.clip ? this.clip.mode : "torch";
-      const recipe = normRecipe(mode, preset.fma);
-      const at = this.norms >>> 2;
-      this.tableF32[at + 2 * count + NORMS_SCALE] = unscale;
-      const found = useAll && count > 1
-        ? pool!.gradNorms(this.table, count, this.normBounds, this.norms, recipe)
-        : k.gradNorms(this.table, count, 0, count, this.norms, recipe) !== 0;
-      if (mode === "torch") k.normOfNorms(this.norms, count, recipe);
-      result.totalNorm = globalNorm(mode, this.tableF32, at, count, this.tableF32[at + 2 * count + NORMS_TOTAL]);
-      result.nonFinite = found;
-      if (found && (scaler || this.nonFinite !== "propagate")) {
-        if (this.nonFinite === "throw" && !scaler) this.failNonFinite(at + count);
-        result.skipped = true;
-        if (scaler) {
-          scaler.update(true);
-          result.lossScale = scaler.scale;
-        }
-        return result;
-      }
-      if (this.clip) {
-        result.clipCoef = clipCoefficient(this.clip.mode, this.clip.maxNorm, result.totalNorm);
-        multiplier = Math.fround(unscale * result.clipCoef);
-      }
+    const auto = this.autoThreads;
+    if (auto !== null && auto.count) auto.clock[0] = performance.now();
+    if ((this.clip || scaler || this.nonFinite !== "propagate") && this.checkGradients(useAll)) return result;
+    this.compileAll();
+    const params = this.params;
+    if (useAll) pool!.step(this.table, params.length, this.stepBounds);
+    else getKernel().step(this.table, params.length, 0, ALL);
+    if (auto !== null && auto.count) this.timedStep(useAll);
+    for (let i = 0; i < params.length; i++) {
+      this.steps[i] += 1;
+      nextPowers(preset, this.paramGroups[params[i].group].betas, this.pow1, this.pow2, i);
     }
+    if (scaler) {
+      scaler.update(false);
+      result.lossScale = scaler.scale;
+    }
+    return result;
+  }
 
+  // The parts of step(). They pass no number that is not a small integer and return none: V8 boxes a
+  // double passed to or returned from a call it does not inline, and which calls it inlines depends on
+  // sizes.
+
+  // Norms, the non-finite check and the clip coefficient; true when the step is skipped.
+  private checkGradients(useAll: boolean): boolean {
+    const result = this.lastStep;
+    const scaler = this.scaler;
+    const k = getKernel();
+    const count = this.params.length;
+    const mode = this.clip ? this.clip.mode : "torch";
+    const recipe = normRecipe(mode, this.convention.fma);
+    const at = this.norms >>> 2;
+    // scaler.invScale, written out: a getter returning a double that V8 does not inline boxes it.
+    const unscale = scaler ? Math.fround(1 / scaler.scale) : 1;
+    this.tableF32[at + 2 * count + NORMS_SCALE] = unscale;
+    const found = useAll && count > 1
+      ? this.pool!.gradNorms(this.table, count, this.normBounds, this.norms, recipe)
+      : k.gradNorms(this.table, count, 0, count, this.norms, recipe) !== 0;
+    if (mode === "torch") k.normOfNorms(this.norms, count, recipe);
+    globalNorm(mode, this.tableF32, at, count, at + 2 * count + NORMS_TOTAL, result);
+    result.nonFinite = found;
+    if (found && (scaler || this.nonFinite !== "propagate")) {
+      if (this.nonFinite === "throw" && !scaler) this.failNonFinite(at + count);
+      result.skipped = true;
+      if (scaler) {
+        scaler.update(true);
+        result.lossScale = scaler.scale;
+      }
+      return true;
+    }
+    if (this.clip) clipCoefficient(this.clip, result);
+    return false;
+  }
+
+  // Every record's flags and scalars for this step.
+  private compileAll(): void {
+    const scaler = this.scaler;
+    // The multiplier of every raw gradient: the loss scale's float32 reciprocal times the clip coefficient.
+    const unscale = scaler ? Math.fround(1 / scaler.scale) : 1;
+    const multiplier = this.clip ? Math.fround(unscale * this.lastStep.clipCoef) : unscale;
+    const preset = this.convention;
     const h = this.inputs;
     const out = this.scratch;
     const params = this.params;
@@ -500,24 +531,12 @@ export class Optimizer {
       this.tableU32[r + (abi.REC_FLAGS >>> 2)] = flags;
       this.tableF32.set(out, r + (abi.REC_SCALARS >>> 2));
     }
-    if (useAll) pool!.step(this.table, params.length, this.stepBounds);
-    else getKernel().step(this.table, params.length, 0, ALL);
-    if (this.autoThreads !== null) this.timedStep(useAll, performance.now() - timed);
-    for (let i = 0; i < params.length; i++) {
-      this.steps[i] += 1;
-      nextPowers(preset, this.paramGroups[params[i].group].betas, this.pow1, this.pow2, i);
-    }
-    if (scaler) {
-      scaler.update(false);
-      result.lossScale = scaler.scale;
-    }
-    return result;
   }
 
   // Automatic threads (see MIN_SPLIT): which way this step runs. Each way is timed over a run of steps
   // whose first is not counted: it pays for waking workers that slept while the other way ran, and for
   // code not yet optimized. Warm-up: WARM + 1 steps on all threads, WARM + 1 on one; then the faster way,
-  // with two steps the other way every EXPLORE steps.
+  // with two steps the other way now and then.
   private useAllThreads(): boolean {
     const c = this.autoThreads;
     if (c === null) return true; // forced
@@ -526,15 +545,18 @@ export class Optimizer {
       c.count = k !== 0 && k !== WARM + 1;
       return k <= WARM;
     }
-    const phase = k % EXPLORE;
-    c.count = phase !== 0;
+    // The other way is re-checked every EXPLORE steps, or 4 times as rarely when it lost by far: two steps
+    // that way (the second timed), then one timed step this way, for a comparison under the same load.
+    const far = c.useAll ? c.one > 1.25 * c.all : c.all > 1.25 * c.one;
+    const phase = k % (far ? 4 * EXPLORE : EXPLORE);
+    c.count = phase === 1 || phase === 2;
     return phase < 2 ? !c.useAll : c.useAll;
   }
 
-  // Folds a step's time (ms) into the estimate of its way (an outlier counts as twice the estimate).
-  private timedStep(all: boolean, ms: number): void {
+  // Folds the timed step into the estimate of its way (an outlier counts as twice the estimate).
+  private timedStep(all: boolean): void {
     const c = this.autoThreads!;
-    if (!c.count) return;
+    const ms = performance.now() - c.clock[0];
     if (all) c.all = c.nAll++ === 0 ? ms : c.all + (Math.min(ms, 2 * c.all) - c.all) * 0.2;
     else c.one = c.nOne++ === 0 ? ms : c.one + (Math.min(ms, 2 * c.one) - c.one) * 0.2;
     if (c.nOne >= WARM && c.nAll >= WARM) {

@@ -32,8 +32,11 @@ const OP_EXIT = 3;
 
 /** How long a worker keeps spinning for the next job before it sleeps (ms). */
 export const WORKER_SPIN_MS = 2;
-/** How long the caller spins for the workers' shares before it sleeps, where it may (ms). */
-const CALLER_SPIN_MS = 0.2;
+/**
+ * How many times the caller polls for the workers' shares before it sleeps, where it may (some 100 µs).
+ * Counted, not timed: reading a clock allocates on the JS heap, and a step allocates nothing.
+ */
+const CALLER_SPINS = 1 << 17;
 
 export const ctrlInts = (threads: number) => SLOTS + SLOT_INTS * threads;
 
@@ -138,11 +141,8 @@ export class Pool {
   private join(): void {
     const c = this.c;
     const workers = this.size - 1;
-    let done = Atomics.load(c, DONE);
-    if (done === workers) return;
-    const until = performance.now() + CALLER_SPIN_MS;
-    for (let i = 1; (done = Atomics.load(c, DONE)) !== workers; i++) {
-      if (this.mayWait && (i & 255) === 0 && performance.now() > until) Atomics.wait(c, DONE, done, 1);
+    for (let i = 0, done = 0; (done = Atomics.load(c, DONE)) !== workers; i++) {
+      if (this.mayWait && i >= CALLER_SPINS) Atomics.wait(c, DONE, done, 1);
     }
   }
 
