@@ -7,7 +7,7 @@
 //   A peer that cannot run a case has `skip(input, conv, clip)` returning the reason.
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { init, Optimizer } from "../dist/src/index.js";
+import { backend, init, Optimizer } from "../dist/src/index.js";
 import { HYPER, RESET_EVERY, makeInput, tensorOf } from "./cases.js";
 
 const require = createRequire(import.meta.url);
@@ -21,13 +21,18 @@ function regions(input) {
 // ---------------------------------------------------------------------------------------------------------
 // fused-adam
 
+// The bench process loads fused-adam with 2 threads (the threads build: the SIMD kernel on a shared
+// memory, the same code and speed as the plain SIMD build), so that one- and two-thread steps are timed in
+// one process; every peer but the threads ones runs with `threads: 1`.
+export const THREADS = 2;
 let ready = null;
+const fusedReady = () => (ready ??= init({ threads: THREADS }));
 const preset = (conv) => (conv === "adamw" ? "torch-adamw" : "torch-adam");
 
-function fusedOptimizer(specs, conv, extra = {}, { fast = false } = {}) {
+function fusedOptimizer(specs, conv, extra = {}, { fast = false, threads = 1 } = {}) {
   return new Optimizer(specs, {
     lr: H.lr, betas: [H.beta1, H.beta2], eps: H.eps, weightDecay: H.weightDecay,
-    convention: fast ? { base: preset(conv), fast: true } : preset(conv), ...extra,
+    convention: fast ? { base: preset(conv), fast: true } : preset(conv), threads, ...extra,
   });
 }
 
@@ -38,7 +43,7 @@ function fusedOptimizer(specs, conv, extra = {}, { fast = false } = {}) {
 let clipSupport;
 export async function fusedClipSupported() {
   if (clipSupport !== undefined) return clipSupport;
-  await (ready ??= init());
+  await fusedReady();
   let ok = false;
   try {
     const opt = fusedOptimizer([{ name: "w", shape: [4], data: [1, 1, 1, 1] }], "adamw", { clipGradNorm: 1 });
@@ -56,11 +61,11 @@ export async function fusedClipSupported() {
  * host) and clipping stays off: this instance gives the reference result of the clip cases.
  * `single` lays every parameter out as one tensor of the same total size (the per-tensor overhead test).
  */
-function fusedInstance(input, conv, clip, { grads = input.g, single = false, fast = false, extra = {} } = {}) {
+function fusedInstance(input, conv, clip, { grads = input.g, single = false, fast = false, threads = 1 } = {}) {
   const specs = single
     ? [{ name: "all", shape: [input.params] }]
     : input.tensors.map((t) => ({ name: t.name, shape: t.shape }));
-  const opt = fusedOptimizer(specs, conv, { ...(clip ? { clipGradNorm: H.maxNorm } : {}), ...extra }, { fast });
+  const opt = fusedOptimizer(specs, conv, clip ? { clipGradNorm: H.maxNorm } : {}, { fast, threads });
   const load = (region, k) => (region === "g" ? grads.subarray(input.offsets[k], input.offsets[k] + input.sizes[k]) : tensorOf(input, region, k));
   // Copy in tensor by tensor (single: concatenated, no padding; the step is elementwise, so the result
   // maps back element for element).
@@ -115,7 +120,7 @@ export const fused = {
   id: "fused-adam",
   label: "fused-adam",
   async create(input, conv, clip) {
-    await (ready ??= init());
+    await fusedReady();
     return fusedInstance(input, conv, clip);
   },
   async skip(input, conv, clip) {
@@ -124,7 +129,7 @@ export const fused = {
   },
   /** The reference result of a case: one step, clipping (if on) done exactly on the host first. */
   async reference(input, conv, clippedG) {
-    await (ready ??= init());
+    await fusedReady();
     const inst = fusedInstance(input, conv, false, { grads: clippedG ?? input.g });
     inst.step();
     const out = await inst.result();
@@ -141,18 +146,36 @@ export const fusedFast = {
   id: "fused-adam-fast",
   label: "fused-adam fast",
   async create(input, conv, clip) {
-    await (ready ??= init());
+    await fusedReady();
     return fusedInstance(input, conv, clip, { fast: true });
   },
   skip: (input, conv, clip) => fused.skip(input, conv, clip),
 };
+
+/** fused-adam on all threads (forced), on automatic threads, and fast mode on all threads. */
+const threaded = (id, label, threads, fast = false) => ({
+  id,
+  label,
+  async create(input, conv, clip) {
+    await fusedReady();
+    return fusedInstance(input, conv, clip, { threads, fast });
+  },
+  async skip(input, conv, clip) {
+    await fusedReady();
+    if (backend().threads < 2) return `n/a (${backend().threadsReason})`;
+    return fused.skip(input, conv, clip);
+  },
+});
+export const fusedThreads = threaded("fused-adam-mt", `fused-adam ${THREADS} threads`, THREADS);
+export const fusedAuto = threaded("fused-adam-auto", "fused-adam threads auto", "auto");
+export const fusedFastThreads = threaded("fused-adam-fast-mt", `fused-adam fast ${THREADS} threads`, THREADS, true);
 
 /** fused-adam with every parameter in one tensor: BERT-base against one tensor of the same size. */
 export const fusedSingle = {
   id: "fused-adam-1t",
   label: "fused-adam, one tensor of the same size",
   async create(input, conv, clip) {
-    await (ready ??= init());
+    await fusedReady();
     return fusedInstance(input, conv, clip, { single: true });
   },
   async skip(input, conv, clip) {

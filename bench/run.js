@@ -19,7 +19,9 @@ import Benchmark from "benchmark";
 import { backend } from "../dist/src/index.js";
 import { CONVENTIONS, HYPER, clippedGrads, compare, makeInput, shapeSets } from "./cases.js";
 import { buildNative, checkTraffic, releaseInput, startNative } from "./native.js";
-import { fused, fusedClipSupported, fusedFast, fusedSingle, jsLoop, packageVersions, tfjsCpu, tfjsWasm } from "./peers.js";
+import {
+  THREADS, fused, fusedAuto, fusedClipSupported, fusedFast, fusedFastThreads, fusedSingle, fusedThreads, jsLoop, packageVersions, tfjsCpu, tfjsWasm,
+} from "./peers.js";
 import { writeReport } from "./report.js";
 import { measureColdStart } from "./coldstart.js";
 
@@ -31,7 +33,8 @@ let CLIPS = [false, true];
 let MAX_TIME = 0.75;
 
 /** Tolerance of each peer's agreement check, as a fraction of max|want| per tensor (see cases.js). */
-const TOL = { "fused-adam": 0, "fused-adam-1t": 0, "fused-adam-fast": 1e-6, "js-loop": 1e-6, "native-c": 1e-6, "native-c-128": 1e-6, "tfjs-cpu": 1e-4, "tfjs-wasm": 1e-4 };
+const TOL = {
+  "fused-adam": 0, "fused-adam-1t": 0, "fused-adam-mt": 0, "fused-adam-auto": 0, "fused-adam-fast": 1e-6, "fused-adam-fast-mt": 1e-6, "js-loop": 1e-6, "native-c": 1e-6, "native-c-128": 1e-6, "tfjs-cpu": 1e-4, "tfjs-wasm": 1e-4 };
 // With clipping on, the reference clips on the host with a float64 norm; fused-adam's own norm follows torch's
 // float32 lane recipe, within an ulp of it, so its coefficient (and then its result) may differ by an ulp.
 const tolOf = (id, clip) => (clip && id.startsWith("fused-adam") ? 1e-6 : TOL[id]);
@@ -132,7 +135,7 @@ async function runCase(set, input, conv, clip) {
 
   // In-process peers, one at a time (BERT-base takes 1.75 GB per copy): create, check, time, dispose.
   // fused-adam stays alive for fused-adam-1t, which is timed in alternation with it (see timePaired).
-  const inProcess = [fused, fusedFast, jsLoop, tfjsCpu, tfjsWasm, ...(input.sizes.length > 1 ? [fusedSingle] : [])];
+  const inProcess = [fused, fusedFast, fusedThreads, fusedAuto, fusedFastThreads, jsLoop, tfjsCpu, tfjsWasm, ...(input.sizes.length > 1 ? [fusedSingle] : [])];
   let fusedInst = null;
   for (const peer of inProcess) {
     const started = performance.now();
@@ -294,14 +297,16 @@ export async function run(opts = {}) {
     durationSeconds: Math.round(seconds),
     machine: machine(),
     packages: packageVersions(),
-    fusedAdam: { build: backend().build, mode: "exact (fast mode: its own column)", clipping: (await fusedClipSupported()) ? "fused" : "not implemented yet" },
+    fusedAdam: { build: `${backend().build}, threads build (${backend().threadsReason})`, mode: "exact (fast mode: its own column)", clipping: (await fusedClipSupported()) ? "fused" : "not implemented yet" },
     hyperparameters: HYPER,
     method:
-      "One optimizer step per call on state already in place (gradients written beforehand). In-process peers run one at a time in the same Node " +
+      "One optimizer step per call on state already in place (gradients written beforehand). fused-adam is loaded with init({ threads: 2 }) (the " +
+      "threads build: the SIMD kernel on a shared memory, as fast as the plain SIMD build on one thread) and runs on one thread except in the " +
+      "threads columns (2 threads forced; automatic). In-process peers run one at a time in the same Node " +
       "process: benchmark.js sampling for steps under 0.4 s, a few directly timed steps above; native peers are child processes timing their own loop. " +
       "Every peer is checked against fused-adam after one step from identical inputs before it is timed.",
     cases,
-    coldStart: [measureColdStart({ runs: 5 })],
+    coldStart: [measureColdStart({ runs: 5 }), measureColdStart({ runs: 5, threads: THREADS })],
   };
   for (const c of results.coldStart) {
     log(`\ncold start (${c.build}, ${c.threads} thread${c.threads > 1 ? "s" : ""}, ${c.params} params, median of ${c.runs}): import ${c.importMs} ms, init ${c.initMs} ms, create ${c.createMs} ms, first step ${c.firstStepMs} ms (warm ${c.warmStepMs} ms): ${c.totalMs} ms`);
