@@ -1,20 +1,11 @@
 // Shared test helpers: a seeded generator and float32 bit comparison.
 import { spawnSync } from "node:child_process";
 import { init } from "../dist/src/index.js";
+import { rng } from "./rng.js";
+export { rng };
 
 export const ready = init();
 
-/** mulberry32: small, fast, seeded. */
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Normal-ish values spanning magnitudes, with exact zeros. */
 export function randomArray(rand, n, scale = 1) {

@@ -2,18 +2,8 @@
 // sizes put the threads' cut points inside tensors, on tensor edges and in ragged tails, and many tensors
 // so that clipping's per-tensor norms are dealt out to threads. `threads` is passed to every optimizer.
 // Returns the FNV-1a 64 hex of every state and step report (NaNs canonicalized).
+import { rng } from "../rng.js";
 
-/** mulberry32. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let h = 0xcbf29ce484222325n;
 const word = (w) => (h = ((h ^ BigInt(w >>> 0)) * 0x100000001b3n) & 0xffffffffffffffffn);
