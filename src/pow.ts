@@ -8,6 +8,8 @@
 // taking and returning doubles would box them on the heap.
 
 const SPLIT = 134217729; // 2^27 + 1, Veltkamp's splitting constant
+const EPS_STEP = 2 ** -100; // error bound per power of a run of steps (relative), see powInPlace
+const TINY = 2 ** -900; // below this a double-double product loses its low word to underflow
 
 const one = new Float64Array(1);
 
@@ -27,9 +29,12 @@ const BITS = 32; // t <= 2^31
 const cachedBase = new Float64Array(WAYS).fill(NaN); // NaN matches no base
 const filled = new Int32Array(WAYS); // squares known: k < filled[w]
 const squares = new Float64Array(WAYS * BITS * 2); // [w][k] = (hi, lo) of base^(2^k)
-// The last power asked of each base: every tensor of a group asks for the same beta^t on a step.
+// The last power asked of each base, rounded and as a double-double: every tensor of a group asks for the
+// same beta^t on a step, and the next step asks for beta^(t+1), one product away.
 const lastT = new Float64Array(WAYS).fill(-1);
 const lastPower = new Float64Array(WAYS);
+const lastHi = new Float64Array(WAYS);
+const lastLo = new Float64Array(WAYS);
 let victim = 0;
 
 /** The cache way holding io[at]'s squares up to base^(2^(bits-1)), filling it as needed. */
@@ -82,6 +87,43 @@ export function powInPlace(io: Float64Array, at: number, t: number): void {
     return;
   }
   const o = w * BITS * 2;
+  if (lastT[w] === t - 1 && lastPower[w] === 0 && base > 0 && base < 1) {
+    // Past the underflow (0.9^t for t above ~7,100): beta^(t-1) rounded to 0, so it was at most half the
+    // smallest subnormal, and beta^t is smaller still.
+    lastT[w] = t;
+    io[at] = 0;
+    return;
+  }
+  if (lastT[w] === t - 1 && Math.abs(lastHi[w]) > TINY) {
+    // The next power of a run of steps: the last one times the base, one double-double product. Each such
+    // product adds at most ~2^-104 of relative error to binary powering's own ~2^-99, so the value is
+    // within (t + 64) * 2^-100 of beta^t, relatively. When that whole interval rounds to one double, the
+    // true power rounds to it too, as binary powering's result does; otherwise (near a rounding midpoint,
+    // rarely) the power is taken by binary powering below. Either way the bits are binary powering's.
+    const ah = lastHi[w];
+    const sh = squares[o];
+    const p = ah * sh;
+    const ca = SPLIT * ah;
+    const xh = ca - (ca - ah);
+    const xl = ah - xh;
+    const cb = SPLIT * sh;
+    const yh = cb - (cb - sh);
+    const yl = sh - yh;
+    const e = xh * yh - p + xh * yl + xl * yh + xl * yl;
+    const lo = e + lastLo[w] * sh;
+    const hi = p + lo;
+    const al = lo - (hi - p);
+    const err = Math.abs(hi) * (t + 64) * EPS_STEP;
+    const r = hi + al;
+    if (hi + (al + err) === r && hi + (al - err) === r) {
+      lastT[w] = t;
+      lastHi[w] = hi;
+      lastLo[w] = al;
+      lastPower[w] = r;
+      io[at] = r;
+      return;
+    }
+  }
   // acc = ah + al, multiplied by base^(2^k) for every set bit k of t, lowest first.
   let ah = 1;
   let al = 0;
@@ -108,5 +150,7 @@ export function powInPlace(io: Float64Array, at: number, t: number): void {
   // Below the normal range the low word is no longer exact; the value then only feeds 1 - beta^t.
   io[at] = ah + al;
   lastT[w] = t;
+  lastHi[w] = ah;
+  lastLo[w] = al;
   lastPower[w] = io[at];
 }

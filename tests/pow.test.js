@@ -41,6 +41,18 @@ test("powi is correctly rounded where Math.pow is not", () => {
   assert.ok(mathPowOff > 50, `Math.pow differed on ${mathPowOff} cases`);
 });
 
+test("a run of steps (each power one product from the last) gives binary powering's bits", () => {
+  const T = 100000;
+  for (const b of [0.9, 0.999, 0.99, 0.9999, 0.95, Math.fround(0.999), Math.fround(0.9)]) {
+    // Descending t never follows t - 1, so every power is taken by binary powering.
+    const want = new Float64Array(T + 1);
+    for (let t = T; t >= 1; t--) want[t] = powi(b, t);
+    for (let t = 1; t <= T; t++) if (powi(b, t) !== want[t]) assert.unreachable(`${b} ** ${t}: ${powi(b, t)} vs ${want[t]}`);
+    // And a few against the exact power, deep into the run.
+    for (const t of [1000, 4097, 20000]) assert.is(want[t], exactPow(b, t), `${b} ** ${t}`);
+  }
+});
+
 test("python's value of 0.9 ** 4 (0.6561), which V8's Math.pow misses by one ulp", () => {
   assert.is(powi(0.9, 4), 0.6561);
 });
