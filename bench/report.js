@@ -31,13 +31,15 @@ const mp = (c, id) => {
 };
 
 /**
- * fused-adam's speed over a peer's in one case: > 1 means fused-adam is faster. A peer timed in
- * alternation with fused-adam (fused-adam-1t) is compared with fused-adam's steps of that same run.
+ * `of`'s speed over a peer's in one case: > 1 means `of` (fused-adam by default) is faster. A peer or
+ * variant timed in alternation with fused-adam (fused-adam-1t, fast mode, threads) is compared with
+ * fused-adam's steps of those same turns.
  */
 export function speedup(c, id, of = "fused-adam") {
   const r = get(c, id);
+  const s = get(c, of);
   const a = of === "fused-adam" && r?.pairedMparams ? r.pairedMparams : mp(c, of);
-  const b = mp(c, id);
+  const b = id === "fused-adam" && s?.pairedMparams ? s.pairedMparams : mp(c, id);
   return a && b ? a / b : null;
 }
 

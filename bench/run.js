@@ -65,33 +65,38 @@ function timeInProcess(inst, estimate, budget) {
 }
 
 /**
- * Two instances timed in alternation, one step each per turn in ABBA order, so that the machine's drifting
- * load falls on both alike: the per-tensor overhead test (BERT-base against one tensor of the same size)
- * asks for 5%, finer than the run-to-run noise of separate measurements here.
+ * Two instances timed in alternation, in batches of steps (each batch at least BATCH_MS, one step for slow
+ * steps) in ABBA order, so that the machine's drifting load falls on both alike. fused-adam's variants
+ * (fast mode, threads) and the per-tensor overhead test (BERT-base against one tensor of the same size) are
+ * judged by ratios finer than the run-to-run noise of separate measurements here (threads auto: within 5%).
  */
+const BATCH_MS = 0.5;
 function timePaired(a, b, budget) {
+  const batch = (inst, n) => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) inst.step();
+    return performance.now() - t0;
+  };
+  // Untimed warm-up for both (the first steps after other peers' runs are slow for either instance), then
+  // the batch size from a few steps of b.
+  for (const inst of [a, b]) for (let t = 0; t < 100 && batch(inst, 1) < 2; t++);
+  const n = Math.max(1, Math.ceil(BATCH_MS / Math.max(1e-4, batch(b, 5) / 5)));
   let ta = 0;
   let tb = 0;
   let turns = 0;
-  const one = (inst) => {
-    const t0 = performance.now();
-    inst.step();
-    return performance.now() - t0;
-  };
-  one(a); // one untimed turn: the first step after other peers' runs is slow for either instance
-  one(b);
   const start = performance.now();
   while (turns < 8 || (performance.now() - start) / 1e3 < budget) {
     if (turns % 2 === 0) {
-      ta += one(a);
-      tb += one(b);
+      ta += batch(a, n);
+      tb += batch(b, n);
     } else {
-      tb += one(b);
-      ta += one(a);
+      tb += batch(b, n);
+      ta += batch(a, n);
     }
     turns++;
   }
-  return { nsPerStep: (tb / turns) * 1e6, pairedNs: (ta / turns) * 1e6, samples: turns, rme: null, method: `alternating with fused-adam (${turns} steps each)` };
+  const steps = turns * n;
+  return { nsPerStep: (tb / steps) * 1e6, pairedNs: (ta / steps) * 1e6, samples: steps, rme: null, method: `alternating with fused-adam (${turns} turns of ${n} step${n > 1 ? "s" : ""} each)` };
 }
 
 /** Mparams/s of a peer on 64K params (3 steps): the skip estimate when a run starts at a big case. */
@@ -134,7 +139,8 @@ async function runCase(set, input, conv, clip) {
   };
 
   // In-process peers, one at a time (BERT-base takes 1.75 GB per copy): create, check, time, dispose.
-  // fused-adam stays alive for fused-adam-1t, which is timed in alternation with it (see timePaired).
+  // fused-adam stays alive for its variants and fused-adam-1t, timed in alternation with it (timePaired).
+  const VARIANTS = new Set([fusedFast, fusedThreads, fusedAuto, fusedFastThreads]);
   const inProcess = [fused, fusedFast, fusedThreads, fusedAuto, fusedFastThreads, jsLoop, tfjsCpu, tfjsWasm, ...(input.sizes.length > 1 ? [fusedSingle] : [])];
   let fusedInst = null;
   for (const peer of inProcess) {
@@ -188,6 +194,9 @@ async function runCase(set, input, conv, clip) {
             placements: [first, second].map((x) => ({ oneTensorNs: Math.round(x.nsPerStep), fusedNs: Math.round(x.pairedNs) })),
           });
           r.pairedMparams = input.params / r.pairedNs * 1e3;
+        } else if (VARIANTS.has(peer) && fusedInst) {
+          Object.assign(r, timePaired(fusedInst, inst, budget));
+          r.pairedMparams = input.params / r.pairedNs * 1e3;
         } else Object.assign(r, timeInProcess(inst, first, budget));
         r.mparams = input.params / r.nsPerStep * 1e3;
         throughput.set(key, r.mparams);
@@ -196,7 +205,7 @@ async function runCase(set, input, conv, clip) {
     } catch (e) {
       r.error = String(e?.message ?? e).split("\n")[0];
     } finally {
-      if (peer === fused && inst && !r.error && input.sizes.length > 1) fusedInst = inst;
+      if (peer === fused && inst && !r.error) fusedInst = inst;
       else inst?.dispose();
     }
     r.wallSeconds = +((performance.now() - started) / 1e3).toFixed(1);
@@ -303,7 +312,9 @@ export async function run(opts = {}) {
       "One optimizer step per call on state already in place (gradients written beforehand). fused-adam is loaded with init({ threads: 2 }) (the " +
       "threads build: the SIMD kernel on a shared memory, as fast as the plain SIMD build on one thread) and runs on one thread except in the " +
       "threads columns (2 threads forced; automatic). In-process peers run one at a time in the same Node " +
-      "process: benchmark.js sampling for steps under 0.4 s, a few directly timed steps above; native peers are child processes timing their own loop. " +
+      "process: benchmark.js sampling for steps under 0.4 s, a few directly timed steps above; fused-adam's variants (fast mode, threads) are timed " +
+      "in alternation with fused-adam (batches of at least 0.5 ms, ABBA order), and their ratios are taken over fused-adam's steps of the same turns; " +
+      "native peers are child processes timing their own loop. " +
       "Every peer is checked against fused-adam after one step from identical inputs before it is timed.",
     cases,
     coldStart: [measureColdStart({ runs: 5 }), measureColdStart({ runs: 5, threads: THREADS })],

@@ -3,7 +3,7 @@
 // options, as a user porting that recipe would. Which parameters decay comes from the preset's own name
 // rule (BERT, MXNet) or the user-level option a framework has (Keras var_names, optax mask), and is
 // checked against the trace.
-import { Optimizer, LambdaLR, CosineAnnealingLR, BertSchedule, linearWithWarmup, cosineWithWarmup, paperCosine } from "../dist/src/index.js";
+import { Optimizer, LambdaLR, CosineAnnealingLR, BertSchedule, linearWithWarmup, cosineWithWarmup, paperCosine } from "fused-adam";
 
 export const decode = (a) => Float32Array.from(a, Number);
 

@@ -557,8 +557,11 @@ export class Optimizer {
   private timedStep(all: boolean): void {
     const c = this.autoThreads!;
     const ms = performance.now() - c.clock[0];
-    if (all) c.all = c.nAll++ === 0 ? ms : c.all + (Math.min(ms, 2 * c.all) - c.all) * 0.2;
-    else c.one = c.nOne++ === 0 ? ms : c.one + (Math.min(ms, 2 * c.one) - c.one) * 0.2;
+    // Warm-up steps keep their minimum: the first steps of a new optimizer run partly in V8's baseline
+    // code (3 ms where 0.4 ms follows, at 1M), and an average would carry that into the choice for
+    // thousands of steps. Later samples move a clamped running average, which follows load.
+    if (all) c.all = c.nAll++ === 0 ? ms : c.nAll <= WARM ? Math.min(c.all, ms) : c.all + (Math.min(ms, 2 * c.all) - c.all) * 0.2;
+    else c.one = c.nOne++ === 0 ? ms : c.nOne <= WARM ? Math.min(c.one, ms) : c.one + (Math.min(ms, 2 * c.one) - c.one) * 0.2;
     if (c.nOne >= WARM && c.nAll >= WARM) {
       if (c.useAll ? c.one < c.all * SWITCH : c.all < c.one * SWITCH) c.useAll = !c.useAll;
     }

@@ -2,12 +2,12 @@
 // one division per element. Not bit-exact, so it is held to the golden README's tight bound instead: every
 // golden trace (shared/golden, with torch_scalar/) replayed in fast mode, teacher-forced within
 // 1e-6·max|want| or 4 ulp per value (exact agreement on non-finite values), free-running within the loose
-// bound, with the replay of scripts/conformance.js. Conformance itself runs the exact mode only.
+// bound, with the replay of scripts/replay.js. Conformance itself runs the exact mode only.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { replay } from "../scripts/conformance.js";
+import { replay } from "../scripts/replay.js";
 import { Optimizer, conventions } from "../dist/src/index.js";
 import { ready, rng, randomArray, firstBitDiff } from "./helpers.js";
 

@@ -14,10 +14,10 @@ const esbuild = await import("esbuild");
 const ctx = await prepare();
 try {
   const rows = [];
-  for (const [file, what] of [["fused_adam.simd.wasm", "SIMD build (f32x4)"], ["fused_adam.wasm", "scalar build"]]) {
+  for (const [file, what] of [["fused_adam.simd.wasm", "SIMD build (f32x4)"], ["fused_adam.wasm", "scalar build"], ["fused_adam.threads.wasm", "threads build (SIMD, shared memory)"]]) {
     rows.push([what, `\`fused-adam/${file}\``, both(readFileSync(join(root, "dist", file)))]);
   }
-  for (const [conditions, what] of [[[], "default entry, both builds inlined as base64"], [["workerd"], "workerd entry, JS only (+ the .wasm modules)"], [["edge-light"], "edge-light entry, JS only (+ the .wasm modules)"]]) {
+  for (const [conditions, what] of [[[], "default entry, the three builds inlined as base64"], [["workerd"], "workerd entry, JS only (+ the .wasm modules)"], [["edge-light"], "edge-light entry, JS only (+ the .wasm modules)"]]) {
     const r = await esbuild.build({
       stdin: { contents: 'export * from "fused-adam";', resolveDir: ctx.dir }, bundle: true, format: "esm", minify: true, write: false,
       conditions, logLevel: "silent", loader: { ".wasm": "empty" },
