@@ -24,6 +24,7 @@ import {
 } from "./peers.js";
 import { writeReport } from "./report.js";
 import { measureColdStart } from "./coldstart.js";
+import { measureDivider } from "./divider.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -295,6 +296,11 @@ export async function run(opts = {}) {
   const seconds = (Date.now() - started) / 1e3;
 
   if (SMOKE) {
+    try {
+      await measureDivider({ time: false });
+    } catch (e) {
+      failures.push(`divider ceiling: ${e.message}`);
+    }
     const n = cases.reduce((a, c) => a + c.results.filter((r) => r.check?.ok).length, 0);
     log(`\nbench smoke: ${n} peer results agree with fused-adam, ${failures.length} failed (${seconds.toFixed(0)} s)`);
     for (const f of failures) log(`  ${f}`);
@@ -318,7 +324,10 @@ export async function run(opts = {}) {
       "Every peer is checked against fused-adam after one step from identical inputs before it is timed.",
     cases,
     coldStart: [measureColdStart({ runs: 5 }), measureColdStart({ runs: 5, threads: THREADS })],
+    divider: await measureDivider({ maxTime: MAX_TIME }),
   };
+  const d = results.divider;
+  log(`\ndivider ceiling (sqrt and two divisions per element, ${d.elements} elements in L1): f32x4 wasm ${fmt(d.wasm)} Mparams/s, float64 JS ${fmt(d.js)} Mparams/s: ${d.ratio.toFixed(2)}x`);
   for (const c of results.coldStart) {
     log(`\ncold start (${c.build}, ${c.threads} thread${c.threads > 1 ? "s" : ""}, ${c.params} params, median of ${c.runs}): import ${c.importMs} ms, init ${c.initMs} ms, create ${c.createMs} ms, first step ${c.firstStepMs} ms (warm ${c.warmStepMs} ms): ${c.totalMs} ms`);
   }
