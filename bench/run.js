@@ -327,7 +327,7 @@ export async function run(opts = {}) {
     divider: await measureDivider({ maxTime: MAX_TIME }),
   };
   const d = results.divider;
-  log(`\ndivider ceiling (sqrt and two divisions per element, ${d.elements} elements in L1): f32x4 wasm ${fmt(d.wasm)} Mparams/s, float64 JS ${fmt(d.js)} Mparams/s: ${d.ratio.toFixed(2)}x`);
+  log(`\ndivider ceiling (sqrt and two divisions per element, f32x4, ${d.elements} elements in L1): ${fmt(d.mparams)} Mparams/s`);
   for (const c of results.coldStart) {
     log(`\ncold start (${c.build}, ${c.threads} thread${c.threads > 1 ? "s" : ""}, ${c.params} params, median of ${c.runs}): import ${c.importMs} ms, init ${c.initMs} ms, create ${c.createMs} ms, first step ${c.firstStepMs} ms (warm ${c.warmStepMs} ms): ${c.totalMs} ms`);
   }
