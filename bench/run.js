@@ -71,7 +71,7 @@ function timeInProcess(inst, estimate, budget) {
  * (fast mode, threads) and the per-tensor overhead test (BERT-base against one tensor of the same size) are
  * judged by ratios finer than the run-to-run noise of separate measurements here (threads auto: within 5%).
  */
-const BATCH_MS = 0.5;
+const BATCH_MS = 4;
 function timePaired(a, b, budget) {
   const batch = (inst, n) => {
     const t0 = performance.now();
@@ -319,7 +319,7 @@ export async function run(opts = {}) {
       "threads build: the SIMD kernel on a shared memory, as fast as the plain SIMD build on one thread) and runs on one thread except in the " +
       "threads columns (2 threads forced; automatic). In-process peers run one at a time in the same Node " +
       "process: benchmark.js sampling for steps under 0.4 s, a few directly timed steps above; fused-adam's variants (fast mode, threads) are timed " +
-      "in alternation with fused-adam (batches of at least 0.5 ms, ABBA order), and their ratios are taken over fused-adam's steps of the same turns; " +
+      "in alternation with fused-adam (batches of at least 4 ms, ABBA order), and their ratios are taken over fused-adam's steps of the same turns; " +
       "native peers are child processes timing their own loop. " +
       "Every peer is checked against fused-adam after one step from identical inputs before it is timed.",
     cases,
