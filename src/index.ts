@@ -2,7 +2,7 @@
 // Node, Deno, Bun and browsers. Importing does nothing: the base64 is decoded and compiled by init().
 // Every public export lives here; the workerd and edge-light entries re-export this module with their own
 // init(), so a new export needs no change there (their bundlers drop the unused base64).
-import { SIMD_WASM, SCALAR_WASM, THREADS_WASM } from "./generated/wasm-inline.js";
+import { SIMD_WASM, SCALAR_WASM } from "./generated/wasm-inline.js";
 import { initWith, type InitOptions, type WasmSource } from "./loader.js";
 
 function decode(b64: string): Uint8Array {
@@ -18,7 +18,12 @@ function decode(b64: string): Uint8Array {
  * `{ simd: false }` forces the non-SIMD build, `{ threads: n | "auto" }` starts workers for large steps.
  */
 export function init(source?: WasmSource | InitOptions): Promise<void> {
-  return initWith(source, { simd: () => decode(SIMD_WASM), scalar: () => decode(SCALAR_WASM), threads: () => decode(THREADS_WASM) });
+  return initWith(source, {
+    simd: () => decode(SIMD_WASM),
+    scalar: () => decode(SCALAR_WASM),
+    // Imported on demand: only init({ threads }) needs the threads build (see scripts/build.js).
+    threads: async () => decode((await import("./generated/wasm-threads-inline.js")).THREADS_WASM),
+  });
 }
 
 export { backend, simdSupported, type Backend, type WasmSource, type InitOptions } from "./loader.js";

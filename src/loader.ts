@@ -66,7 +66,7 @@ export interface Sources {
   simd: () => WasmSource;
   scalar: () => WasmSource;
   /** The threads build (SIMD, shared imported memory); absent where the entry has no threads. */
-  threads?: () => WasmSource;
+  threads?: () => WasmSource | Promise<WasmSource>;
 }
 
 /** Why `threads` threads cannot run here, or null if they can. */
@@ -154,8 +154,8 @@ async function load1(explicit: WasmSource | undefined, sources: Sources, forceSc
 
 // The threads build on a shared memory, then the workers. If the workers cannot start, the same build
 // runs on the calling thread alone (same code, same bits).
-async function loadThreads(source: () => WasmSource, threads: number): Promise<void> {
-  const module = await toModule(source());
+async function loadThreads(source: () => WasmSource | Promise<WasmSource>, threads: number): Promise<void> {
+  const module = await toModule(await source());
   const memory = sharedMemory();
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   kernel = { ...(instance.exports as unknown as KernelExports), memory };
