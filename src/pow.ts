@@ -94,63 +94,47 @@ export function powInPlace(io: Float64Array, at: number, t: number): void {
     io[at] = 0;
     return;
   }
-  if (lastT[w] === t - 1 && Math.abs(lastHi[w]) > TINY) {
-    // The next power of a run of steps: the last one times the base, one double-double product. Each such
-    // product adds at most ~2^-104 of relative error to binary powering's own ~2^-99, so the value is
-    // within (t + 64) * 2^-100 of beta^t, relatively. When that whole interval rounds to one double, the
-    // true power rounds to it too, as binary powering's result does; otherwise (near a rounding midpoint,
-    // rarely) the power is taken by binary powering below. Either way the bits are binary powering's.
-    const ah = lastHi[w];
-    const sh = squares[o];
-    const p = ah * sh;
-    const ca = SPLIT * ah;
-    const xh = ca - (ca - ah);
-    const xl = ah - xh;
-    const cb = SPLIT * sh;
-    const yh = cb - (cb - sh);
-    const yl = sh - yh;
-    const e = xh * yh - p + xh * yl + xl * yh + xl * yl;
-    const lo = e + lastLo[w] * sh;
-    const hi = p + lo;
-    const al = lo - (hi - p);
-    const err = Math.abs(hi) * (t + 64) * EPS_STEP;
-    const r = hi + al;
-    if (hi + (al + err) === r && hi + (al - err) === r) {
-      lastT[w] = t;
-      lastHi[w] = hi;
-      lastLo[w] = al;
-      lastPower[w] = r;
-      io[at] = r;
-      return;
+  // Pass 0, for the next power of a run of steps: the last power (double-double) times the base, one
+  // product. Each such product adds at most ~2^-104 of relative error to binary powering's own ~2^-99, so
+  // the value is within (t + 64) * 2^-100 of beta^t, relatively; when that whole interval rounds to one
+  // double, the true power rounds to it too, as binary powering's result does. Otherwise (near a rounding
+  // midpoint, rarely), and for any other t, pass 1: binary powering from 1. Either way the bits are binary
+  // powering's.
+  for (let pass = lastT[w] === t - 1 && Math.abs(lastHi[w]) > TINY ? 0 : 1; pass < 2; pass++) {
+    // acc = ah + al, multiplied by base^(2^k) for every set bit k of n, lowest first.
+    let ah = pass === 0 ? lastHi[w] : 1;
+    let al = pass === 0 ? lastLo[w] : 0;
+    // t arrives as a double (step counts live in a Float64Array); unsigned 32-bit keeps the loop in integers.
+    for (let n = pass === 0 ? 1 : t >>> 0, k = 0; n !== 0; n >>>= 1, k++) {
+      if (n & 1) {
+        // (ah + al) * (sh + sl): p + e = ah * sh exactly, then the cross terms.
+        const sh = squares[o + 2 * k];
+        const sl = squares[o + 2 * k + 1];
+        const p = ah * sh;
+        const ca = SPLIT * ah;
+        const xh = ca - (ca - ah);
+        const xl = ah - xh;
+        const cb = SPLIT * sh;
+        const yh = cb - (cb - sh);
+        const yl = sh - yh;
+        const e = xh * yh - p + xh * yl + xl * yh + xl * yl;
+        const lo = e + (ah * sl + al * sh);
+        const hi = p + lo;
+        al = lo - (hi - p);
+        ah = hi;
+      }
     }
-  }
-  // acc = ah + al, multiplied by base^(2^k) for every set bit k of t, lowest first.
-  let ah = 1;
-  let al = 0;
-  // t arrives as a double (step counts live in a Float64Array); unsigned 32-bit keeps the loop in integers.
-  for (let n = t >>> 0, k = 0; n !== 0; n >>>= 1, k++) {
-    if (n & 1) {
-      // (ah + al) * (sh + sl): p + e = ah * sh exactly, then the cross terms.
-      const sh = squares[o + 2 * k];
-      const sl = squares[o + 2 * k + 1];
-      const p = ah * sh;
-      const ca = SPLIT * ah;
-      const xh = ca - (ca - ah);
-      const xl = ah - xh;
-      const cb = SPLIT * sh;
-      const yh = cb - (cb - sh);
-      const yl = sh - yh;
-      const e = xh * yh - p + xh * yl + xl * yh + xl * yl;
-      const lo = e + (ah * sl + al * sh);
-      const hi = p + lo;
-      al = lo - (hi - p);
-      ah = hi;
+    // Below the normal range the low word is no longer exact; the value then only feeds 1 - beta^t.
+    const r = ah + al;
+    if (pass === 0) {
+      const err = Math.abs(ah) * (t + 64) * EPS_STEP;
+      if (ah + (al + err) !== r || ah + (al - err) !== r) continue;
     }
+    lastT[w] = t;
+    lastHi[w] = ah;
+    lastLo[w] = al;
+    lastPower[w] = r;
+    io[at] = r;
+    return;
   }
-  // Below the normal range the low word is no longer exact; the value then only feeds 1 - beta^t.
-  io[at] = ah + al;
-  lastT[w] = t;
-  lastHi[w] = ah;
-  lastLo[w] = al;
-  lastPower[w] = io[at];
 }
