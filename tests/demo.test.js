@@ -32,7 +32,7 @@ test("demo: trains MNIST in Chromium with a picked convention, live charts, >= 9
       await page.selectOption("#convention", convention);
       await page.fill("#epochs", String(epochs));
       await page.click("#train");
-      await page.waitForFunction((n) => window.__demo.runs.length === n || window.__demo.error, (await page.evaluate(() => window.__demo.runs.length)) + 1, { timeout: 180_000 }); // generous: a loaded machine trains slower, and a pass takes ~10 s
+      await page.waitForFunction((n) => window.__demo.runs.length === n || window.__demo.error, (await page.evaluate(() => window.__demo.runs.length)) + 1, { timeout: 180_000 }); // generous: a loaded machine trains slower
       const demo = await page.evaluate(() => window.__demo);
       assert.is(demo.error, null, demo.error);
       return demo.runs.at(-1);
