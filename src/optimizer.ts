@@ -10,6 +10,7 @@ import {
 import * as checkpoint from "./checkpoint.js";
 import { clipCoefficient, globalNorm, normRecipe, resolveClip, type ClipOptions } from "./clipping.js";
 import { fail } from "./errors.js";
+import { ThreadChoice } from "./autothreads.js";
 import { getKernel, getPool } from "./loader.js";
 import { splitPositions, splitRecords, type Pool } from "./threads.js";
 import { LossScaler, type LossScaleOptions } from "./scaler.js";
@@ -118,26 +119,8 @@ const ALL = 0xffffffff; // the padded element range [0, ALL) of a step: every el
 const NORMS_SCALE = 0;
 const NORMS_TOTAL = 1;
 // Automatic threads: below this many (padded) elements a step never splits: a handoff costs more than
-// the share it hands off. Above, the optimizer times its steps both ways (see useAllThreads) and keeps the
-// faster, re-checking the other every EXPLORE steps to follow changes in load; it switches only when the
-// other way is faster by the factor SWITCH (noise would flip a plain comparison). Only the steps that
-// are compared are timed: reading a clock allocates (a boxed number), which a step otherwise never does.
+// the share it hands off. Above, each step's way is chosen by timing (src/autothreads.ts).
 const MIN_SPLIT = 16384;
-const WARM = 4;
-const EXPLORE = 256;
-const SWITCH = 0.97;
-
-/** The state of the automatic choice between one thread and all: estimates of each in ms per step. */
-interface ThreadChoice {
-  one: number;
-  all: number;
-  nOne: number;
-  nAll: number;
-  steps: number;
-  useAll: boolean;
-  count: boolean; // whether the current step is timed
-  clock: Float64Array; // [0]: when the timed step started (ms)
-}
 
 /** One parameter tensor: zero-copy views into the kernel's memory, re-derived after the memory grows. */
 export class Param {
@@ -353,7 +336,7 @@ export class Optimizer {
     const want = threads === "auto" ? (pool?.size ?? 1) : Math.min(threads, pool?.size ?? 1);
     const split = pool !== null && want > 1 && (threads !== "auto" || this.total >= MIN_SPLIT);
     this.pool = split ? pool : null;
-    this.autoThreads = split && threads === "auto" ? { one: 0, all: 0, nOne: 0, nAll: 0, steps: 0, useAll: false, count: false, clock: new Float64Array(1) } : null;
+    this.autoThreads = split && threads === "auto" ? new ThreadChoice() : null;
     const size = pool?.size ?? 1;
     this.stepBounds = new Uint32Array(size + 1).fill(this.total);
     this.stepBounds.set(splitPositions(this.total, want).subarray(0, want));
@@ -442,15 +425,15 @@ export class Optimizer {
     result.skipped = false;
     result.nonFinite = false;
     const pool = this.pool;
-    const useAll = pool !== null && this.useAllThreads();
     const auto = this.autoThreads;
-    if (auto !== null && auto.count) auto.clock[0] = performance.now();
+    const useAll = pool !== null && (auto === null || auto.next());
+    if (auto !== null && auto.count) auto.start();
     if ((this.clip || scaler || this.nonFinite !== "propagate") && this.checkGradients(useAll)) return result;
     this.compileAll();
     const params = this.params;
     if (useAll) pool!.step(this.table, params.length, this.stepBounds);
     else getKernel().step(this.table, params.length, 0, ALL);
-    if (auto !== null && auto.count) this.timedStep(useAll);
+    if (auto !== null && auto.count) auto.stop(useAll);
     for (let i = 0; i < params.length; i++) {
       this.steps[i] += 1;
       nextPowers(preset, this.paramGroups[params[i].group].betas, this.pow1, this.pow2, i);
@@ -530,40 +513,6 @@ export class Optimizer {
       const r = (this.table + i * abi.REC_BYTES) >>> 2;
       this.tableU32[r + (abi.REC_FLAGS >>> 2)] = flags;
       this.tableF32.set(out, r + (abi.REC_SCALARS >>> 2));
-    }
-  }
-
-  // Automatic threads (see MIN_SPLIT): which way this step runs. Each way is timed over a run of steps
-  // whose first is not counted: it pays for waking workers that slept while the other way ran, and for
-  // code not yet optimized. Warm-up: WARM + 1 steps on all threads, WARM + 1 on one; then the faster way,
-  // with two steps the other way now and then.
-  private useAllThreads(): boolean {
-    const c = this.autoThreads;
-    if (c === null) return true; // forced
-    const k = c.steps++;
-    if (k <= 2 * WARM + 1) {
-      c.count = k !== 0 && k !== WARM + 1;
-      return k <= WARM;
-    }
-    // The other way is re-checked every EXPLORE steps, or 4 times as rarely when it lost by far: two steps
-    // that way (the second timed), then one timed step this way, for a comparison under the same load.
-    const far = c.useAll ? c.one > 1.25 * c.all : c.all > 1.25 * c.one;
-    const phase = k % (far ? 4 * EXPLORE : EXPLORE);
-    c.count = phase === 1 || phase === 2;
-    return phase < 2 ? !c.useAll : c.useAll;
-  }
-
-  // Folds the timed step into the estimate of its way (an outlier counts as twice the estimate).
-  private timedStep(all: boolean): void {
-    const c = this.autoThreads!;
-    const ms = performance.now() - c.clock[0];
-    // Warm-up steps keep their minimum: the first steps of a new optimizer run partly in V8's baseline
-    // code (3 ms where 0.4 ms follows, at 1M), and an average would carry that into the choice for
-    // thousands of steps. Later samples move a clamped running average, which follows load.
-    if (all) c.all = c.nAll++ === 0 ? ms : c.nAll <= WARM ? Math.min(c.all, ms) : c.all + (Math.min(ms, 2 * c.all) - c.all) * 0.2;
-    else c.one = c.nOne++ === 0 ? ms : c.nOne <= WARM ? Math.min(c.one, ms) : c.one + (Math.min(ms, 2 * c.one) - c.one) * 0.2;
-    if (c.nOne >= WARM && c.nAll >= WARM) {
-      if (c.useAll ? c.one < c.all * SWITCH : c.all < c.one * SWITCH) c.useAll = !c.useAll;
     }
   }
 
