@@ -344,7 +344,7 @@ export function powerAfter(k: Knobs, beta: number, steps: number): number {
  * stage flags. Formulas and roundings: shared/golden/README.md, "Exact op sequences".
  */
 export function compile(k: Knobs, h: StepInputs, out: Float32Array): number {
-  for (let i = 0; i < out.length; i++) out[i] = 0; // a loop: TypedArray fill is a builtin call per step
+  out.fill(0);
   let flags = 0;
   const { lr, beta1: b1, beta2: b2 } = h;
   const lrEff = k.alpha === "caffe" ? f(f(lr) * f(h.lrMult)) : lr * h.lrMult;

@@ -82,7 +82,7 @@ export async function prepare() {
 // check keeps them that way.
 const NODE_ONLY = /(?<![.\w])(readFileSync|existsSync|readdirSync|statSync|execFileSync|fileURLToPath|basename|dirname|join|resolve|require)\s*\(|\bprocess\.|import\.meta|await import\(|from\s+["'](node:|\.\.\/)/;
 
-export function neutral(name) {
+function neutral(name) {
   const text = readFileSync(join(root, "scripts", name), "utf8");
   const m = text.match(NODE_ONLY);
   if (m) throw new Error(`scripts/${name} must stay runtime-neutral (the runtime matrix runs it in browsers and workerd), but it uses "${m[0]}"`);
