@@ -1,6 +1,6 @@
 // The fused Adam-family step. One call walks every segment record (one per parameter tensor) and updates
 // weights and moments in a single pass over memory: f32x4 lanes, then a scalar tail. The per-element
-// operation order is the one in shared/golden/README.md ("Exact op sequences"); each stage is one rounded
+// operation order is the one in golden/seed/README.md ("Exact op sequences"); each stage is one rounded
 // float32 operation per element, so the SIMD lanes, the scalar tail and the non-SIMD build agree bit for bit.
 import {
   REC_P, REC_G, REC_M, REC_V, REC_VMAX, REC_N, REC_FLAGS, REC_SCALARS, REC_BYTES,
@@ -118,7 +118,7 @@ function generic(rec: usize, flags: u32, a: usize, b: usize): void { segment(rec
   }
 }
 
-// One element (or lane group) at byte offset o: the stages in the order of shared/golden/README.md.
+// One element (or lane group) at byte offset o: the stages in the order of golden/seed/README.md.
 @inline function body<T>(
   flags: u32, pp: usize, gp: usize, mp: usize, vp: usize, xp: usize, o: usize,
   rs: T, wd: T, clip: T, nclip: T, pre: T, pre2: T, b1: T, c1: T, b2: T, c2: T,

@@ -1,5 +1,5 @@
 // The divider ceiling: how fast one core runs only the square root and the two divisions that PyTorch's
-// exact Adam/AdamW recipe takes per element (shared/golden/README.md: den = f(f(sqrt(v))/R) + E, then
+// exact Adam/AdamW recipe takes per element (golden/seed/README.md: den = f(f(sqrt(v))/R) + E, then
 // f(S*m)/den), in f32x4 wasm SIMD (fused-adam's width), with nothing else: no other arithmetic, 4K elements
 // that stay in L1. Square root and division share one unit per core, so where compute decides no exact
 // 128-bit implementation is faster: the report divides it by each peer, as it does the memory traffic bound.

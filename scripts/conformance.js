@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run conformance -- [files or folders...] [--json]
-// Replays golden traces (default ../shared/golden, with torch_scalar/) through the public API and judges
-// them (scripts/replay.js): one line per file, then `conformance: P passed, F failed`; exit 1 on a failure.
+// Replays golden traces (default: the project's corpus under golden/) through the public API and judges
+// them (tests/replay.js): one line per file, then `conformance: P passed, F failed`; exit 1 on a failure.
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 if (!existsSync(join(root, "dist", "src", "index.js"))) execFileSync("node", [join(root, "scripts", "build.js")], { stdio: "inherit" });
 // "fused-adam" is this package itself (Node resolves a package's own name through its exports map).
 const { init } = await import("fused-adam");
-const { check } = await import("./replay.js");
+const { check } = await import("../tests/replay.js");
 
 function collect(paths) {
   const out = [];
@@ -30,7 +30,7 @@ async function main() {
   const args = process.argv.slice(2);
   const json = args.includes("--json");
   const paths = args.filter((a) => a !== "--json");
-  const files = collect(paths.length ? paths.map((p) => resolve(p)) : [join(root, "..", "shared", "golden")]);
+  const files = collect(paths.length ? paths.map((p) => resolve(p)) : [join(root, "golden")]);
   await init();
   let passed = 0;
   let failed = 0;

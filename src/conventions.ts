@@ -1,6 +1,6 @@
 // The weight-decay conventions of the Adam family. Each preset is a set of knobs: the semantic ones a user
 // can override (where the decay goes, what scales it, where epsilon sits, bias correction on or off) and
-// the arithmetic ones that pin each framework's float32 rounding (shared/golden/README.md, "Exact op
+// the arithmetic ones that pin each framework's float32 rounding (golden/seed/README.md, "Exact op
 // sequences"). compile() turns knobs plus the step's hyperparameters into the kernel's stage flags and
 // float32 scalars. Every scalar is computed here in float64 and rounded once, where the source rounds it.
 import * as abi from "../assembly/abi.js";
@@ -341,7 +341,7 @@ export function powerAfter(k: Knobs, beta: number, steps: number): number {
 
 /**
  * Writes the kernel scalars of one parameter's step to `out` (S_COUNT float32 slots) and returns the
- * stage flags. Formulas and roundings: shared/golden/README.md, "Exact op sequences".
+ * stage flags. Formulas and roundings: golden/seed/README.md, "Exact op sequences".
  */
 export function compile(k: Knobs, h: StepInputs, out: Float32Array): number {
   out.fill(0);

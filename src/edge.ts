@@ -3,7 +3,7 @@
 // WebAssembly.Module (https://vercel.com/docs/functions/wasm).
 import simd from "../fused_adam.simd.wasm?module";
 import scalar from "../fused_adam.wasm?module";
-import { initWith, type InitOptions, type WasmSource } from "./loader.js";
+import { initWith, type InitOptions, type WasmSource } from "./runtime/loader.js";
 
 /** Loads the kernel from the bundled modules; `{ simd: false }` forces the non-SIMD build. */
 export function init(source?: WasmSource | InitOptions): Promise<void> {

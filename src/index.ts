@@ -3,7 +3,7 @@
 // Every public export lives here; the workerd and edge-light entries re-export this module with their own
 // init(), so a new export needs no change there (their bundlers drop the unused base64).
 import { SIMD_WASM, SCALAR_WASM } from "./generated/wasm-inline.js";
-import { initWith, type InitOptions, type WasmSource } from "./loader.js";
+import { initWith, type InitOptions, type WasmSource } from "./runtime/loader.js";
 
 function decode(b64: string): Uint8Array {
   const bin = atob(b64);
@@ -26,7 +26,7 @@ export function init(source?: WasmSource | InitOptions): Promise<void> {
   });
 }
 
-export { backend, simdSupported, type Backend, type WasmSource, type InitOptions } from "./loader.js";
+export { backend, simdSupported, type Backend, type WasmSource, type InitOptions } from "./runtime/loader.js";
 export { FusedAdamError } from "./errors.js";
 export {
   Optimizer, Param,
@@ -42,6 +42,6 @@ export {
   constant, constantWithWarmup, linearWithWarmup, cosineWithWarmup, polynomialWithWarmup, withWarmup, paperCosine,
   type Lambda, type ScheduleTarget, type SchedulerOptions, type OneCycleOptions,
 } from "./schedules.js";
-export { encode as encodeSafetensors, decode as decodeSafetensors, type Decoded, type TensorEntry } from "./safetensors.js";
+export { encode as encodeSafetensors, decode as decodeSafetensors, type Decoded, type TensorEntry } from "./io/safetensors.js";
 export { noDecayFor1dAndBias, type DecayReport } from "./conventions.js";
 export type { StepResult } from "./optimizer.js";

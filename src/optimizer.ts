@@ -7,14 +7,14 @@ import {
   compile, decayReport, decays, needsPositiveEps, nextPowers, powerAfter, resolveConvention,
   type ConventionSpec, type DecayReport, type NameRule, type Preset, type StepInputs,
 } from "./conventions.js";
-import * as checkpoint from "./checkpoint.js";
+import * as checkpoint from "./io/checkpoint.js";
 import { clipCoefficient, globalNorm, normRecipe, resolveClip, type ClipOptions } from "./clipping.js";
 import { fail } from "./errors.js";
-import { ThreadChoice } from "./autothreads.js";
-import { getKernel, getPool } from "./loader.js";
-import { splitPositions, splitRecords, type Pool } from "./threads.js";
+import { ThreadChoice } from "./runtime/autothreads.js";
+import { getKernel, getPool } from "./runtime/kernel.js";
+import { splitPositions, splitRecords, type Pool } from "./runtime/threads.js";
 import { LossScaler, type LossScaleOptions } from "./scaler.js";
-import { alloc, buffer, release } from "./memory.js";
+import { alloc, buffer, release } from "./runtime/memory.js";
 
 export interface ParamSpec {
   name: string;

@@ -4,7 +4,7 @@
 // default entry's unused base64.
 import simd from "../fused_adam.simd.wasm";
 import scalar from "../fused_adam.wasm";
-import { initWith, type InitOptions, type WasmSource } from "./loader.js";
+import { initWith, type InitOptions, type WasmSource } from "./runtime/loader.js";
 
 /** Loads the kernel from the bundled modules; `{ simd: false }` forces the non-SIMD build. */
 export function init(source?: WasmSource | InitOptions): Promise<void> {

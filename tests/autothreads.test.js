@@ -2,7 +2,7 @@
 // slow first steps of a new optimizer do not decide it, and that it follows a change of load.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ThreadChoice } from "../dist/src/autothreads.js";
+import { ThreadChoice } from "../dist/src/runtime/autothreads.js";
 
 /** Runs `steps` steps; time(all, k) gives the milliseconds of step k on all threads or one. */
 function drive(c, steps, time, from = 0) {

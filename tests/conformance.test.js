@@ -1,14 +1,14 @@
-// Every golden trace (shared/golden, with torch_scalar/) through the public API: teacher-forced and
+// Every golden trace (golden/seed, with torch_scalar/) through the public API: teacher-forced and
 // free-running, exact where the golden README says a same-recipe implementation is exact.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { check } from "../scripts/replay.js";
+import { check } from "./replay.js";
 import { ready } from "./helpers.js";
 
 await ready;
-const dir = fileURLToPath(new URL("../../shared/golden/", import.meta.url));
+const dir = fileURLToPath(new URL("../golden/seed/", import.meta.url));
 const files = [
   ...readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "manifest.json").map((f) => dir + f),
   ...readdirSync(dir + "torch_scalar").filter((f) => f.endsWith(".json")).map((f) => `${dir}torch_scalar/${f}`),

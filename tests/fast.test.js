@@ -1,18 +1,18 @@
 // Fast mode (`convention: { base, fast: true }`): the bias corrections folded into the step size and epsilon,
 // one division per element. Not bit-exact, so it is held to the golden README's tight bound instead: every
-// golden trace (shared/golden, with torch_scalar/) replayed in fast mode, teacher-forced within
+// golden trace (golden/seed, with torch_scalar/) replayed in fast mode, teacher-forced within
 // 1e-6·max|want| or 4 ulp per value (exact agreement on non-finite values), free-running within the loose
-// bound, with the replay of scripts/replay.js. Conformance itself runs the exact mode only.
+// bound, with the replay of tests/replay.js. Conformance itself runs the exact mode only.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { replay } from "../scripts/replay.js";
+import { replay } from "./replay.js";
 import { Optimizer, conventions } from "../dist/src/index.js";
 import { ready, rng, randomArray, firstBitDiff } from "./helpers.js";
 
 await ready;
-const dir = fileURLToPath(new URL("../../shared/golden/", import.meta.url));
+const dir = fileURLToPath(new URL("../golden/seed/", import.meta.url));
 const files = [
   ...readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "manifest.json").map((f) => dir + f),
   ...readdirSync(dir + "torch_scalar").filter((f) => f.endsWith(".json")).map((f) => `${dir}torch_scalar/${f}`),

@@ -1,5 +1,5 @@
 // A straightforward float64 reference of every convention's semantics, written from the knobs' meaning
-// (shared/golden/README.md "Math"), not from the kernel: no float32 rounding, no reordering tricks.
+// (golden/seed/README.md "Math"), not from the kernel: no float32 rounding, no reordering tricks.
 // Property tests compare the engine with it within a float32-sized tolerance.
 
 /** params: [{ name, data, lr, wd, decays, lrMult, decayMult }], state kept per name. */

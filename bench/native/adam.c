@@ -2,7 +2,7 @@
 // AdamW's memory traffic (4 reads, 3 writes per parameter, no math), the physical bound of any Adam step.
 // Built at bench time with `cc -O3 -march=native -fno-math-errno` (bench/native.js).
 //
-// The Adam loops follow the op sequence of shared/golden/README.md ("Exact op sequences", A-H): scalars
+// The Adam loops follow the op sequence of golden/seed/README.md ("Exact op sequences", A-H): scalars
 // in float64, rounded once to float32; one float32 op per stage. The compiler is left free to contract
 // a*b+c into FMAs (GCC's default -ffp-contract=fast), so results agree with fused-adam's exact mode to
 // within the golden README's tight bound rather than bit for bit; the driver reports which.

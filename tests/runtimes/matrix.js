@@ -17,7 +17,7 @@ import { dirname, extname, join, normalize, relative, resolve, sep } from "node:
 import { fileURLToPath } from "node:url";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const goldenDir = process.env.FUSED_ADAM_GOLDEN ?? join(root, "..", "shared", "golden");
+export const goldenDir = process.env.FUSED_ADAM_GOLDEN ?? join(root, "golden", "seed");
 const bin = (name) => join(root, "node_modules", ".bin", name);
 export const nodeLts = join(root, "tests", "runtimes", "node-lts", "node_modules", ".bin", "node");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -76,16 +76,16 @@ export async function prepare() {
   return { dir, tarball, files: packed[0].files.map((f) => f.path).sort(), size: packed[0].size };
 }
 
-// scripts/golden.js (the trace -> API mapping) and scripts/replay.js (replay and judgement) are the single
+// tests/golden.js (the trace -> API mapping) and tests/replay.js (replay and judgement) are the single
 // source of the conformance criteria. They import the library as "fused-adam" (the package's own name, which
 // Node resolves inside this repository too) and use no Node API, so the fixture runs them as they are; this
 // check keeps them that way.
 const NODE_ONLY = /(?<![.\w])(readFileSync|existsSync|readdirSync|statSync|execFileSync|fileURLToPath|basename|dirname|join|resolve|require)\s*\(|\bprocess\.|import\.meta|await import\(|from\s+["'](node:|\.\.\/)/;
 
 function neutral(name) {
-  const text = readFileSync(join(root, "scripts", name), "utf8");
+  const text = readFileSync(join(root, "tests", name), "utf8");
   const m = text.match(NODE_ONLY);
-  if (m) throw new Error(`scripts/${name} must stay runtime-neutral (the runtime matrix runs it in browsers and workerd), but it uses "${m[0]}"`);
+  if (m) throw new Error(`tests/${name} must stay runtime-neutral (the runtime matrix runs it in browsers and workerd), but it uses "${m[0]}"`);
   return text;
 }
 

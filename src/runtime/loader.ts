@@ -1,40 +1,15 @@
 // Loading the kernel. Runtime-neutral: it takes what the entry point hands it (a compiled module, bytes, a
 // URL or a Response) and never reads files itself, so the same code serves Node, Deno, Bun, browsers and
 // workerd (which forbids compiling from bytes and passes a precompiled WebAssembly.Module).
-import { fail, FusedAdamError } from "./errors.js";
+import { fail, FusedAdamError } from "../errors.js";
+import { installKernel, isLoaded, type Backend, type KernelExports } from "./kernel.js";
 import { alloc } from "./memory.js";
 import { runtimeKind } from "./spawn.js";
-import { ctrlInts, startPool, type Pool } from "./threads.js";
-
-export interface KernelExports {
-  memory: WebAssembly.Memory;
-  /** One step over the padded element positions [from, to) of the records (assembly/index.ts). */
-  step(table: number, count: number, from: number, to: number): void;
-  heapBase(): number;
-  /** Per-tensor norms of records [first, last); the scale is read from the norms area (assembly/norm.ts). */
-  gradNorms(table: number, count: number, first: number, last: number, out: number, recipe: number): number;
-  /** torch's norm of the per-tensor norms, written to the norms area. */
-  normOfNorms(out: number, count: number, recipe: number): void;
-  simd: WebAssembly.Global;
-}
+import { ctrlInts, startPool } from "./threads.js";
 
 export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response | PromiseLike<Response>;
 
-export interface Backend {
-  /** "simd" (f32x4) or "scalar". */
-  build: "simd" | "scalar";
-  /** Why this build was chosen. */
-  reason: string;
-  /** Threads a step may use (1 unless init({ threads }) started workers). */
-  threads: number;
-  /** Why threads are on or off. */
-  threadsReason: string;
-}
-
-let kernel: KernelExports | undefined;
-let backendInfo: Backend | undefined;
 let pending: Promise<void> | undefined;
-let pool: Pool | null = null;
 
 // A module with one f32x4 instruction: WebAssembly.validate tells whether this engine runs SIMD.
 const SIMD_PROBE = new Uint8Array([
@@ -111,7 +86,7 @@ function sharedMemory(): WebAssembly.Memory {
  * gives the SIMD build when the engine validates SIMD, else the scalar build, unless `forceScalar`.
  */
 export function load(explicit: WasmSource | undefined, sources: Sources, forceScalar: boolean, threads = 1): Promise<void> {
-  if (kernel) return Promise.resolve();
+  if (isLoaded()) return Promise.resolve();
   if (pending) return pending;
   pending = (async () => {
     if (threads > 1 && explicit === undefined) {
@@ -147,9 +122,9 @@ async function load1(explicit: WasmSource | undefined, sources: Sources, forceSc
     info = { build: "scalar", reason: "this engine does not validate wasm SIMD", threads: 1, threadsReason };
   }
   const instance = await WebAssembly.instantiate(module, {});
-  kernel = instance.exports as unknown as KernelExports;
+  const kernel = instance.exports as unknown as KernelExports;
   if (explicit !== undefined) info.build = kernel.simd.value ? "simd" : "scalar";
-  backendInfo = info;
+  installKernel(kernel, info, null);
 }
 
 // The threads build on a shared memory, then the workers. If the workers cannot start, the same build
@@ -158,23 +133,19 @@ async function loadThreads(source: () => WasmSource | Promise<WasmSource>, threa
   const module = await toModule(await source());
   const memory = sharedMemory();
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  kernel = { ...(instance.exports as unknown as KernelExports), memory };
+  const kernel = { ...(instance.exports as unknown as KernelExports), memory };
   const info: Backend = { build: "simd", reason: "WebAssembly.validate accepts f32x4 (threads build)", threads: 1, threadsReason: "" };
+  // The allocator below needs the kernel installed before the pool exists.
+  installKernel(kernel, info, null);
   try {
     const ctrl = alloc(ctrlInts(threads) * 4, "init");
-    pool = await startPool(kernel, module, memory, ctrl, threads);
+    const pool = await startPool(kernel, module, memory, ctrl, threads);
     info.threads = threads;
     info.threadsReason = `${threads} threads: the calling thread and ${threads - 1} worker${threads > 2 ? "s" : ""} on a shared memory`;
+    installKernel(kernel, info, pool);
   } catch (e) {
-    pool = null;
     info.threadsReason = `1 thread: the workers did not start (${String((e as Error)?.message ?? e)})`;
   }
-  backendInfo = info;
-}
-
-/** The worker pool, when init({ threads }) started one. */
-export function getPool(): Pool | null {
-  return pool;
 }
 
 export interface InitOptions {
@@ -207,12 +178,4 @@ export function initWith(source: WasmSource | InitOptions | undefined, sources: 
   return load(isOptions ? undefined : (source as WasmSource | undefined), sources, opts?.simd === false, threads);
 }
 
-export function getKernel(): KernelExports {
-  if (!kernel) fail("fused-adam is not initialized: call `await init()` once before creating an optimizer");
-  return kernel;
-}
-
-export function backend(): Backend {
-  if (!backendInfo) fail("fused-adam is not initialized: call `await init()` first");
-  return backendInfo;
-}
+export { backend, getKernel, getPool, type Backend, type KernelExports } from "./kernel.js";

@@ -2,9 +2,9 @@
 // max_exp_avg_sq, step) and keeps the parameter groups and the convention in __metadata__, so a run can be
 // resumed here bit for bit or handed to torch.optim.AdamW.load_state_dict (tests/torch/roundtrip.py shows
 // the mapping). Loading validates the whole file against the optimizer before it changes anything.
-import { fail } from "./errors.js";
-import type { Knobs } from "./conventions.js";
-import type { Optimizer, ParamState } from "./optimizer.js";
+import { fail } from "../errors.js";
+import type { Knobs } from "../conventions.js";
+import type { Optimizer, ParamState } from "../optimizer.js";
 import { decode, encode, readF32, type Decoded } from "./safetensors.js";
 
 const STATE_FORMAT = "fused-adam/optimizer-state/1";

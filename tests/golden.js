@@ -1,4 +1,4 @@
-// Reads shared/golden traces and replays them through fused-adam's public API. A trace names its
+// Reads golden traces (golden/) and replays them through fused-adam's public API. A trace names its
 // framework's knobs in the framework's own words (hyper.source); setup() translates them into a preset and
 // options, as a user porting that recipe would. Which parameters decay comes from the preset's own name
 // rule (BERT, MXNet) or the user-level option a framework has (Keras var_names, optax mask), and is

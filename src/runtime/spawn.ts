@@ -1,6 +1,6 @@
 // Starting a worker with inline source, per runtime: node:worker_threads in Node, Bun and Deno (whose Web
 // Workers would keep the process alive: they have no unref), module Web Workers from a Blob URL in
-// browsers. The worker's code is a string (src/threads.ts), so no file has to be found next to the bundle
+// browsers. The worker's code is a string (src/runtime/threads.ts), so no file has to be found next to the bundle
 // and no bundler has to be configured.
 
 /** The part of a Node Worker or a Web Worker the pool uses. */

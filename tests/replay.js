@@ -1,9 +1,9 @@
 // Replay and judgement of a golden trace, runtime-neutral: no file access and no Node API, so the runtime
-// matrix (tests/runtimes/) copies this file and scripts/golden.js as they are and runs them in Deno, Bun,
+// matrix (tests/runtimes/) copies this file and tests/golden.js as they are and runs them in Deno, Bun,
 // browsers and workerd. `npm run conformance` (scripts/conformance.js) is its command line.
 //
 // Teacher-forced: each step starts from the previous reference state; free-running: from init on our own
-// outputs; with the tolerances of shared/golden/README.md. Exactness (0 ulp) is required where the README
+// outputs; with the tolerances of golden/seed/README.md. Exactness (0 ulp) is required where the README
 // says a same-recipe implementation reproduces the trace: torch_scalar/, tfjs_*, the transcriptions I-T,
 // and the AVX2 torch files with FMA emulation. The AVX2 files are also replayed with plain rounding (the
 // default convention), which must stay within the tight bound.

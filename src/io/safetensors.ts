@@ -3,7 +3,7 @@
 // "__metadata__": { string: string } }, then the data. No maintained implementation exists on npm, so
 // this one is written to be strict: decode() checks every bound, offset and size before anything is read,
 // and offsets must tile the data section exactly, as the format requires.
-import { fail } from "./errors.js";
+import { fail } from "../errors.js";
 
 export interface TensorEntry {
   dtype: string;

@@ -1,8 +1,8 @@
 // The kernel's linear memory, shared by every optimizer: a first-fit allocator over byte ranges above the
 // kernel's static data, growing the memory when needed, and views that follow the memory when it grows
 // (growing detaches the old ArrayBuffer, so a view is re-derived whenever the buffer has changed).
-import { fail } from "./errors.js";
-import { getKernel } from "./loader.js";
+import { fail } from "../errors.js";
+import { getKernel } from "./kernel.js";
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // wasm32: 4 GiB

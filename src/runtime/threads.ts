@@ -11,7 +11,7 @@
 // starts on), so each element goes through the same operations as in a one-thread step; norms for clipping
 // are computed whole per tensor (tensors are dealt out to threads, never split), and the norm of the norms
 // is taken by the caller from the per-tensor results. The bits are those of one thread.
-import type { KernelExports } from "./loader.js";
+import type { KernelExports } from "./kernel.js";
 import { spawn, type Spawned } from "./spawn.js";
 
 // Control block layout, in int32 slots. The job counter, the done counter and the job description sit on
@@ -41,7 +41,7 @@ const CALLER_SPINS = 1 << 17;
 export const ctrlInts = (threads: number) => SLOTS + SLOT_INTS * threads;
 
 // The worker: instantiates the threads build on the shared memory, says it is ready, then serves jobs until
-// it is told to exit. Plain JavaScript in a string (spawned from source, see src/spawn.ts).
+// it is told to exit. Plain JavaScript in a string (spawned from source, see src/runtime/spawn.ts).
 const WORKER = `
 function main(m, post) {
   const k = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
