@@ -3,14 +3,19 @@
 // operation order is the one in golden/seed/README.md ("Exact op sequences"); each stage is one rounded
 // float32 operation per element, so the SIMD lanes, the scalar tail and the non-SIMD build agree bit for bit.
 import {
-  REC_P, REC_G, REC_M, REC_V, REC_VMAX, REC_N, REC_FLAGS, REC_SCALARS, REC_BYTES,
+  LINE_FLOATS, REC_P, REC_G, REC_M, REC_V, REC_VMAX, REC_N, REC_FLAGS, REC_ALGO, REC_SCALARS, REC_BYTES, ALGO_ADAM,
   S_RS, S_WD, S_CLIP, S_PRE, S_PRE2, S_B1, S_C1, S_B2, S_C2, S_BC1, S_BC2, S_R, S_EROOT, S_EPS,
-  S_A, S_LAM, S_K, S_POST,
+  S_A, S_LAM, S_K, S_POST, S_LERP, S_GDIV,
+  F_XLA, F_DEN_BC1, F_V_FMA_B, F_GDIV,
   F_L2, F_CLIP, F_PRE_MUL, F_PRE_SUB, F_PRE_KERAS, F_M_DELTA, F_V_SQ, F_V_DELTA, F_AMS, F_MHAT, F_VHAT,
   F_EROOT, F_RDIV, F_A, F_UDECAY, F_K, F_POST, F_FMA, F_SCALE,
-  TORCH_ADAM, TORCH_ADAM_L2, TORCH_ADAMW, FAST_ADAM, FAST_ADAM_L2, FAST_ADAMW,
+  F_M_LERP, F_M_LERP_END, F_V_TAIL8, F_V_FMA_ALT, F_SQRT_R14,
+  TORCH_ADAM, TORCH_ADAM_L2, TORCH_ADAMW, LERP_ADAM, LERP_ADAM_L2, LERP_ADAMW, FAST_ADAM, FAST_ADAM_L2, FAST_ADAMW,
 } from "./abi";
 import { splat, add, sub, mul, div, sqrt, min, max, neg, fma } from "./lanes";
+import { sqrtR14 } from "./sqrt14";
+import { bodyXla } from "./xla";
+import { familySegment } from "./family";
 
 /** Start of the memory the host may manage (everything above the static data). */
 export function heapBase(): usize {
@@ -30,14 +35,31 @@ export function step(table: usize, count: i32, from: u32, to: u32): void {
     const n = load<u32>(rec, REC_N);
     const lo = from > pos ? from - pos : 0;
     const hi = to - pos < n ? to - pos : n;
-    pos += (n + 15) & ~15;
+    pos += (n + LINE_FLOATS - 1) & ~(LINE_FLOATS - 1);
     if (lo >= hi) continue;
     const a = <usize>lo;
     const b = <usize>hi;
+    const algo = load<u32>(rec, REC_ALGO);
+    if (algo != ALGO_ADAM) {
+      familySegment(rec, algo, a, b);
+      continue;
+    }
     const flags = load<u32>(rec, REC_FLAGS);
     // The hot presets run instantiations with their flags known at compile time, so the optimizer drops
     // the unused stages; every other combination reads its flags at run time in the same loop.
-    if (flags == TORCH_ADAMW) adamW(rec, a, b);
+    if (flags == LERP_ADAMW) lerpAdamW(rec, a, b);
+    else if (flags == LERP_ADAM) lerpAdam(rec, a, b);
+    else if (flags == LERP_ADAM_L2) lerpAdamL2(rec, a, b);
+    else if (flags == (LERP_ADAMW | F_AMS)) lerpAdamWAms(rec, a, b);
+    else if (flags == (LERP_ADAM | F_AMS)) lerpAdamAms(rec, a, b);
+    else if (flags == (LERP_ADAM_L2 | F_AMS)) lerpAdamL2Ams(rec, a, b);
+    else if (flags == (LERP_ADAMW | F_SCALE)) lerpAdamWScaled(rec, a, b);
+    else if (flags == (LERP_ADAM_L2 | F_SCALE)) lerpAdamL2Scaled(rec, a, b);
+    else if (flags == (LERP_ADAM | F_SCALE)) lerpAdamScaled(rec, a, b);
+    else if (flags == (LERP_ADAMW | F_FMA)) lerpAdamWFma(rec, a, b);
+    else if (flags == (LERP_ADAM_L2 | F_FMA)) lerpAdamL2Fma(rec, a, b);
+    else if (flags == (LERP_ADAM | F_FMA)) lerpAdamFma(rec, a, b);
+    else if (flags == TORCH_ADAMW) adamW(rec, a, b);
     else if (flags == TORCH_ADAM) adam(rec, a, b);
     else if (flags == TORCH_ADAM_L2) adamL2(rec, a, b);
     else if (flags == (TORCH_ADAMW | F_AMS)) adamWAms(rec, a, b);
@@ -69,7 +91,33 @@ function fastAdamL2(rec: usize, a: usize, b: usize): void { segment(rec, FAST_AD
 function fastAdam(rec: usize, a: usize, b: usize): void { segment(rec, FAST_ADAM, a, b); }
 function fastAdamWScaled(rec: usize, a: usize, b: usize): void { segment(rec, FAST_ADAMW | F_SCALE, a, b); }
 function fastAdamL2Scaled(rec: usize, a: usize, b: usize): void { segment(rec, FAST_ADAM_L2 | F_SCALE, a, b); }
-function generic(rec: usize, flags: u32, a: usize, b: usize): void { segment(rec, flags, a, b); }
+function lerpAdamW(rec: usize, a: usize, b: usize): void { segment(rec, LERP_ADAMW, a, b); }
+function lerpAdam(rec: usize, a: usize, b: usize): void { segment(rec, LERP_ADAM, a, b); }
+function lerpAdamL2(rec: usize, a: usize, b: usize): void { segment(rec, LERP_ADAM_L2, a, b); }
+function lerpAdamWAms(rec: usize, a: usize, b: usize): void { segment(rec, LERP_ADAMW | F_AMS, a, b); }
+function lerpAdamAms(rec: usize, a: usize, b: usize): void { segment(rec, LERP_ADAM | F_AMS, a, b); }
+function lerpAdamL2Ams(rec: usize, a: usize, b: usize): void { segment(rec, LERP_ADAM_L2 | F_AMS, a, b); }
+function lerpAdamWScaled(rec: usize, a: usize, b: usize): void { segment(rec, LERP_ADAMW | F_SCALE, a, b); }
+function lerpAdamL2Scaled(rec: usize, a: usize, b: usize): void { segment(rec, LERP_ADAM_L2 | F_SCALE, a, b); }
+function lerpAdamScaled(rec: usize, a: usize, b: usize): void { segment(rec, LERP_ADAM | F_SCALE, a, b); }
+// torch 2.x as its vector kernels round (fma: true), single and foreach.
+function lerpAdamWFma(rec: usize, a: usize, b: usize): void { segment(rec, LERP_ADAMW | F_FMA, a, b); }
+function lerpAdamL2Fma(rec: usize, a: usize, b: usize): void { segment(rec, LERP_ADAM_L2 | F_FMA, a, b); }
+function lerpAdamFma(rec: usize, a: usize, b: usize): void { segment(rec, LERP_ADAM | F_FMA, a, b); }
+
+// Every other flag set, read at run time. F_V_TAIL8 splits the record at its last n % 8 elements, which run
+// with F_V_FMA_ALT; elements are independent, so where the split falls in a lane group changes no bits.
+function generic(rec: usize, flags: u32, a: usize, b: usize): void {
+  if (!(flags & F_V_TAIL8)) {
+    segment(rec, flags, a, b);
+    return;
+  }
+  const n = <usize>load<u32>(rec, REC_N);
+  const t = n - (n & 7);
+  const body = flags & ~F_V_TAIL8;
+  if (a < t) segment(rec, body, a, b < t ? b : t);
+  if (b > t) segment(rec, body | F_V_FMA_ALT, a > t ? a : t, b);
+}
 
 // Elements [a, b) of one record: f32x4 lane groups while four remain, then the scalar tail. `a` is 0 or a
 // multiple of 16, so the tail is always the record's own last n % 4 elements.
@@ -106,15 +154,21 @@ function generic(rec: usize, flags: u32, a: usize, b: usize): void { segment(rec
   const bc1 = s<T>(rec, S_BC1), bc2 = s<T>(rec, S_BC2), rr = s<T>(rec, S_R);
   const eroot = s<T>(rec, S_EROOT), eps = s<T>(rec, S_EPS);
   const a = s<T>(rec, S_A), lam = s<T>(rec, S_LAM), k = s<T>(rec, S_K), post = s<T>(rec, S_POST);
+  const lw = s<T>(rec, S_LERP);
   const nclip = neg<T>(clip);
+  if (flags & F_XLA) {
+    const gdiv = s<T>(rec, S_GDIV);
+    for (; o < end; o += stride) bodyXla<T>(flags, pp, gp, mp, vp, xp, o, gdiv, rs, clip, nclip, b1, c1, b2, c2, bc1, bc2, eroot, eps, a, lam, k);
+    return;
+  }
   if (isVector<T>()) {
     for (; o + 2 * stride <= end; o += 2 * stride) {
-      body<T>(flags, pp, gp, mp, vp, xp, o, rs, wd, clip, nclip, pre, pre2, b1, c1, b2, c2, bc1, bc2, rr, eroot, eps, a, lam, k, post);
-      body<T>(flags, pp, gp, mp, vp, xp, o + stride, rs, wd, clip, nclip, pre, pre2, b1, c1, b2, c2, bc1, bc2, rr, eroot, eps, a, lam, k, post);
+      body<T>(flags, pp, gp, mp, vp, xp, o, rs, wd, clip, nclip, pre, pre2, b1, c1, b2, c2, bc1, bc2, rr, eroot, eps, a, lam, k, post, lw);
+      body<T>(flags, pp, gp, mp, vp, xp, o + stride, rs, wd, clip, nclip, pre, pre2, b1, c1, b2, c2, bc1, bc2, rr, eroot, eps, a, lam, k, post, lw);
     }
   }
   for (; o < end; o += stride) {
-    body<T>(flags, pp, gp, mp, vp, xp, o, rs, wd, clip, nclip, pre, pre2, b1, c1, b2, c2, bc1, bc2, rr, eroot, eps, a, lam, k, post);
+    body<T>(flags, pp, gp, mp, vp, xp, o, rs, wd, clip, nclip, pre, pre2, b1, c1, b2, c2, bc1, bc2, rr, eroot, eps, a, lam, k, post, lw);
   }
 }
 
@@ -122,7 +176,7 @@ function generic(rec: usize, flags: u32, a: usize, b: usize): void { segment(rec
 @inline function body<T>(
   flags: u32, pp: usize, gp: usize, mp: usize, vp: usize, xp: usize, o: usize,
   rs: T, wd: T, clip: T, nclip: T, pre: T, pre2: T, b1: T, c1: T, b2: T, c2: T,
-  bc1: T, bc2: T, rr: T, eroot: T, eps: T, a: T, lam: T, k: T, post: T,
+  bc1: T, bc2: T, rr: T, eroot: T, eps: T, a: T, lam: T, k: T, post: T, lw: T,
 ): void {
   const fused = (flags & F_FMA) != 0;
   let p = load<T>(pp + o);
@@ -141,9 +195,13 @@ function generic(rec: usize, flags: u32, a: usize, b: usize): void { segment(rec
   if (flags & F_PRE_SUB) p = add<T>(p, mul<T>(pre, p));
   if (flags & F_PRE_KERAS) p = sub<T>(p, mul<T>(mul<T>(p, pre), pre2));
 
-  // First moment: m = b1*m + (1-b1)*g, or TF's m += (g-m)*(1-b1).
+  // First moment: m = b1*m + (1-b1)*g, TF's m += (g-m)*(1-b1), or the lerp m + w*(g-m) / g + (w-1)*(g-m).
   if (flags & F_M_DELTA) m = add<T>(m, mul<T>(sub<T>(g, m), c1));
-  else {
+  else if (flags & F_M_LERP) {
+    const d = sub<T>(g, m);
+    const base = flags & F_M_LERP_END ? g : m;
+    m = fused ? fma<T>(lw, d, base) : add<T>(base, mul<T>(lw, d));
+  } else {
     const bm = mul<T>(m, b1);
     m = fused ? fma<T>(c1, g, bm) : add<T>(bm, mul<T>(c1, g));
   }
@@ -153,6 +211,7 @@ function generic(rec: usize, flags: u32, a: usize, b: usize): void { segment(rec
   else {
     const bv = mul<T>(v, b2);
     if (flags & F_V_SQ) v = add<T>(bv, mul<T>(c2, mul<T>(g, g)));
+    else if (flags & F_V_FMA_ALT) v = fused ? fma<T>(v, b2, mul<T>(mul<T>(c2, g), g)) : add<T>(bv, mul<T>(mul<T>(c2, g), g));
     else v = fused ? fma<T>(mul<T>(c2, g), g, bv) : add<T>(bv, mul<T>(mul<T>(c2, g), g));
   }
   store<T>(mp + o, m);
@@ -167,7 +226,7 @@ function generic(rec: usize, flags: u32, a: usize, b: usize): void { segment(rec
   // Denominator.
   if (flags & F_VHAT) r = div<T>(r, bc2);
   if (flags & F_EROOT) r = add<T>(r, eroot);
-  r = sqrt<T>(r);
+  r = flags & F_SQRT_R14 ? sqrtR14<T>(r) : sqrt<T>(r);
   if (flags & F_RDIV) r = div<T>(r, rr);
   const den = add<T>(r, eps);
 

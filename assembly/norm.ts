@@ -2,30 +2,37 @@
 //
 // PyTorch's float32 2-norm of one tensor (ATen's vectorized reduction, as the golden README describes it):
 // 8 float32 lanes accumulate acc[j] += x*x over whole 8-element chunks, the lanes are summed in order
-// acc[0] + acc[1] + ... + acc[7], the tail is added one element at a time, then sqrt. On AVX2 each += is
-// a fused multiply-add; `fused` emulates it. Caffe's ClipGradients instead takes each blob's dot product
-// in double (cblas_sdot, here accumulated in float64) and rounds it once.
-import { REC_G, REC_N, REC_BYTES } from "./abi";
+// acc[0] + acc[1] + ... + acc[7], the tail is added one element at a time, then sqrt. Rounded op by op in
+// ATen's scalar kernels; its vector kernels fuse multiply-adds (emulated as in lanes.ts), differently by
+// version: torch 1.13 fuses every acc += x*x; torch 2.13 rounds the squares of the 8-lane chunks and of each
+// whole group of 4 tail elements and fuses only the last n % 4 (golden/real/torch/README.md). Caffe's
+// ClipGradients instead takes each blob's dot product in double (cblas_sdot, here accumulated in float64)
+// and rounds it once. XLA CPU's loop emitter (optax's optax.tree.norm: jnp.sum of the squares) adds the
+// squares one at a time in float32, with subnormals flushed; under jit LLVM contracts each step into a
+// multiply-add. TensorFlow's sums (the tf and keras clip modes) are Eigen's: assembly/eigen.ts.
+import {
+  REC_G, REC_N, REC_BYTES, NORM_TORCH_FMA, NORM_SUMSQ_F64, NORM_XLA, NORM_XLA_FMA, NORM_TORCH2_FMA, NORM_EIGEN,
+  NORM_EIGEN_L2LOSS, NORM_THREADS_SHIFT, NORM_RECIPE_MASK, OUT_SCALE, OUT_TOTAL,
+} from "./abi";
 import { fma } from "./lanes";
+import { z } from "./xla";
+import { eigenFullSum, COST_SUM, COST_L2LOSS } from "./eigen";
 
-export const NORM_TORCH = 0;
-export const NORM_TORCH_FMA = 1;
-export const NORM_SUMSQ_F64 = 2;
+// Squares below these count as 0 in TensorFlow (subnormals flushed): x*x, and l2_loss's x*x*0.5.
+const FLUSH_SQ: f32 = 1.17549435e-38; // 2^-126
+const FLUSH_HALF_SQ: f32 = 2.3509887e-38; // 2^-125
 
-// The norms area (host-allocated, `out`): f32 per-tensor norms [0, count), f32 per-tensor non-finite flags
-// [count, 2*count), then the gradient scale (read) and the global norm (written) at OUT_SCALE and OUT_TOTAL
-// floats past 2*count. Scalars travel through memory, not as call arguments or results: a double crossing
-// the JS-wasm boundary is boxed on the JS heap, and the step path allocates nothing.
-export const OUT_SCALE = 0;
-export const OUT_TOTAL = 1;
+// The norms area `out` and the recipes: assembly/abi.ts.
 
 /**
  * For segment records [first, last) of `count`, writes the norm of (gradient * scale) to out[s] (f32; for
- * NORM_SUMSQ_F64 the float32-rounded sum of squares instead) and 1 to out[count + s] if one of its scaled
+ * NORM_SUMSQ_F64, NORM_XLA* and NORM_EIGEN* the float32 sum of squares instead) and 1 to out[count + s] if one of its scaled
  * elements is NaN or infinite (else 0). Returns 1 if any of these tensors has such an element. Each tensor
  * is reduced whole, in one call, so splitting the records between threads does not change a norm.
  */
-export function gradNorms(table: usize, count: i32, first: i32, last: i32, out: usize, mode: i32): i32 {
+export function gradNorms(table: usize, count: i32, first: i32, last: i32, out: usize, recipe: i32): i32 {
+  const mode = recipe & NORM_RECIPE_MASK;
+  const threads = recipe >> NORM_THREADS_SHIFT;
   const scale = load<f32>(out + (<usize>(2 * count + OUT_SCALE) << 2));
   let nonFinite = 0;
   for (let s = first; s < last; s++) {
@@ -34,8 +41,10 @@ export function gradNorms(table: usize, count: i32, first: i32, last: i32, out: 
     const n = <usize>load<u32>(rec, REC_N);
     let r: f32;
     if (mode == NORM_SUMSQ_F64) r = sumsq64(g, n, scale);
-    else if (mode == NORM_TORCH_FMA) r = Mathf.sqrt(lanes8(g, n, scale, true));
-    else r = Mathf.sqrt(lanes8(g, n, scale, false));
+    else if (mode == NORM_XLA || mode == NORM_XLA_FMA) r = sumsqXla(g, n, scale, mode == NORM_XLA_FMA);
+    else if (mode == NORM_EIGEN) r = eigenFullSum(g, n, scale, true, FLUSH_SQ, threads, COST_SUM);
+    else if (mode == NORM_EIGEN_L2LOSS) r = eigenFullSum(g, n, scale, true, FLUSH_HALF_SQ, threads, COST_L2LOSS);
+    else r = Mathf.sqrt(lanes8(g, n, scale, mode));
     store<f32>(out + (<usize>s << 2), r);
     // A finite sum of squares proves every element finite; otherwise look (it may only be overflow).
     const bad = !isFinite(r) && hasNonFinite(g, n, scale);
@@ -49,15 +58,24 @@ export function gradNorms(table: usize, count: i32, first: i32, last: i32, out: 
  * torch's global norm: the norm of the `count` per-tensor norms at `out` with the same recipe (torch stacks
  * them and takes their norm), written to out[2*count + OUT_TOTAL].
  */
-export function normOfNorms(out: usize, count: i32, mode: i32): void {
-  store<f32>(out + (<usize>(2 * count + OUT_TOTAL) << 2), Mathf.sqrt(lanes8(out, <usize>count, 1, mode == NORM_TORCH_FMA)));
+export function normOfNorms(out: usize, count: i32, recipe: i32): void {
+  const mode = recipe & NORM_RECIPE_MASK;
+  if (mode == NORM_EIGEN || mode == NORM_EIGEN_L2LOSS) {
+    // TensorFlow and Keras stack the per-tensor sums and reduce_sum them. l2_loss's halves sum to exactly
+    // half of this (scaling by 2 is exact; the sums are of normal numbers), and TF doubles it back.
+    const total = eigenFullSum(out, <usize>count, 1, false, 0, recipe >> NORM_THREADS_SHIFT, COST_SUM);
+    store<f32>(out + (<usize>(2 * count + OUT_TOTAL) << 2), Mathf.sqrt(total));
+    return;
+  }
+  store<f32>(out + (<usize>(2 * count + OUT_TOTAL) << 2), Mathf.sqrt(lanes8(out, <usize>count, 1, mode)));
 }
 
 @inline function sq(acc: f32, x: f32, fused: bool): f32 {
   return fused ? fma<f32>(x, x, acc) : acc + x * x;
 }
 
-function lanes8(g: usize, n: usize, scale: f32, fused: bool): f32 {
+function lanes8(g: usize, n: usize, scale: f32, mode: i32): f32 {
+  const fused = mode == NORM_TORCH_FMA; // the 8-lane chunks
   const end = g + ((n & ~(<usize>7)) << 2);
   let p = g;
   let total: f32;
@@ -104,7 +122,14 @@ function lanes8(g: usize, n: usize, scale: f32, fused: bool): f32 {
     total += a7;
   }
   const stop = g + (n << 2);
-  for (; p < stop; p += 4) total = sq(total, load<f32>(p) * scale, fused);
+  if (mode == NORM_TORCH2_FMA) {
+    // Whole groups of 4 with rounded squares, added in order; the last n % 4 fused.
+    const quads = stop - ((((stop - p) >> 2) & 3) << 2);
+    for (; p < quads; p += 4) total = sq(total, load<f32>(p) * scale, false);
+    for (; p < stop; p += 4) total = sq(total, load<f32>(p) * scale, true);
+  } else {
+    for (; p < stop; p += 4) total = sq(total, load<f32>(p) * scale, fused);
+  }
   return total;
 }
 
@@ -116,6 +141,16 @@ function sumsq64(g: usize, n: usize, scale: f32): f32 {
     acc += x * x;
   }
   return <f32>acc;
+}
+
+function sumsqXla(g: usize, n: usize, scale: f32, fused: bool): f32 {
+  let acc: f32 = 0;
+  const stop = g + (n << 2);
+  for (let p = g; p < stop; p += 4) {
+    const x = z<f32>(load<f32>(p) * scale);
+    acc = z<f32>(fused ? fma<f32>(x, x, acc) : acc + z<f32>(x * x));
+  }
+  return acc;
 }
 
 function hasNonFinite(g: usize, n: usize, scale: f32): bool {

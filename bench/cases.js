@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const BERT_FILE = join(here, "..", "..", "shared", "bench", "bert-base.txt");
+export const BERT_FILE = join(here, "bert-base.txt");
 
 /** Hyperparameters of every case (torch defaults, AdamW's weight decay), and the step the state is at. */
 export const HYPER = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2, t0: 9, maxNorm: 1.0 };

@@ -36,7 +36,7 @@ export function buildNative() {
 }
 
 // Big files go to RAM when /dev/shm exists.
-const scratchRoot = () => (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
+export const scratchRoot = () => (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
 
 function writeRegion(fd, a) {
   const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -54,13 +54,26 @@ function readRegion(fd, n) {
   return a;
 }
 
+/** A peer's output file: the regions P, M, V of `total` floats each. */
+export function readResult(file, total) {
+  const fd = openSync(file, "r");
+  try {
+    return { p: readRegion(fd, total), m: readRegion(fd, total), v: readRegion(fd, total) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 const inputFiles = new Map(); // input -> { dir, file }
 process.on("exit", () => {
   for (const { dir } of inputFiles.values()) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Writes a case's input once for every native run on it (BERT-base: 1.75 GB). */
-function inputFile(input) {
+/**
+ * Writes a case's input once for every native and torch run on it (BERT-base: 1.75 GB). Returns { dir, file }.
+ * The format is bench/native/adam.c's `in.bin`.
+ */
+export function inputFile(input) {
   let f = inputFiles.get(input);
   if (f) return f;
   const dir = mkdtempSync(join(scratchRoot(), "fused-adam-bench-"));
@@ -113,9 +126,7 @@ export async function startNative(mode, input, clip, { width128 = false } = {}) 
   };
   try {
     if ((await next()) !== "ready") throw new Error("native peer: unexpected output");
-    const fd = openSync(outFile, "r");
-    const result = { p: readRegion(fd, input.total), m: readRegion(fd, input.total), v: readRegion(fd, input.total) };
-    closeSync(fd);
+    const result = readResult(outFile, input.total);
     rmSync(outFile);
     return {
       result,

@@ -61,11 +61,12 @@ export async function fusedClipSupported() {
  * host) and clipping stays off: this instance gives the reference result of the clip cases.
  * `single` lays every parameter out as one tensor of the same total size (the per-tensor overhead test).
  */
-function fusedInstance(input, conv, clip, { grads = input.g, single = false, fast = false, threads = 1 } = {}) {
+function fusedInstance(input, conv, clip, { grads = input.g, single = false, fast = false, threads = 1, knobs = null } = {}) {
   const specs = single
     ? [{ name: "all", shape: [input.params] }]
     : input.tensors.map((t) => ({ name: t.name, shape: t.shape }));
-  const opt = fusedOptimizer(specs, conv, clip ? { clipGradNorm: H.maxNorm } : {}, { fast, threads });
+  const extra = { ...(clip ? { clipGradNorm: H.maxNorm } : {}), ...(knobs ? { convention: { base: preset(conv), ...knobs } } : {}) };
+  const opt = fusedOptimizer(specs, conv, extra, { fast, threads });
   const load = (region, k) => (region === "g" ? grads.subarray(input.offsets[k], input.offsets[k] + input.sizes[k]) : tensorOf(input, region, k));
   // Copy in tensor by tensor (single: concatenated, no padding; the step is elementwise, so the result
   // maps back element for element).
@@ -96,11 +97,21 @@ function fusedInstance(input, conv, clip, { grads = input.g, single = false, fas
     });
   restore();
   each((k, view) => view("grad").set(load("g", k)));
+  // The gradients stay where they were written (a grown wasm memory keeps its contents), but creating
+  // another optimizer may grow the memory, after which step() refuses views taken before (STALE_VIEW,
+  // nothing changed). Taking the views again, without writing, tells it the gradients are current.
+  const retake = () => each((k, view) => view("grad"));
   let n = 0;
   return {
     step() {
       if (++n % RESET_EVERY === 0) restore();
-      opt.step();
+      try {
+        opt.step();
+      } catch (e) {
+        if (e?.code !== "STALE_VIEW") throw e;
+        retake();
+        opt.step();
+      }
     },
     async result() {
       const out = regions(input);
@@ -127,10 +138,13 @@ export const fused = {
     if (clip && !(await fusedClipSupported())) return "n/a (clipping not implemented yet)";
     return null;
   },
-  /** The reference result of a case: one step, clipping (if on) done exactly on the host first. */
-  async reference(input, conv, clippedG) {
+  /**
+   * The reference result of a case: one step, clipping (if on) done exactly on the host first. `knobs`
+   * (e.g. { impl: "fused", fma: true }) go on top of the case's preset.
+   */
+  async reference(input, conv, clippedG, knobs = null) {
     await fusedReady();
-    const inst = fusedInstance(input, conv, false, { grads: clippedG ?? input.g });
+    const inst = fusedInstance(input, conv, false, { grads: clippedG ?? input.g, knobs });
     inst.step();
     const out = await inst.result();
     inst.dispose();
@@ -303,6 +317,74 @@ async function tfPeakBytesPerParam(peer, conv, clip) {
   return peakPerParam.get(key);
 }
 
+/** One TF.js instance of a case on `backend` (see tfPeer). */
+async function tfInstance(backend, input, conv, clip) {
+  const tf = await tfjs(backend);
+  const uid = tfUid++;
+  const names = input.tensors.map((_, k) => `bench${uid}/${k}`);
+  const vars = input.tensors.map((t, k) => {
+    const init = tf.tensor(tensorOf(input, "p", k), t.shape);
+    const v = tf.variable(init, true, names[k]);
+    init.dispose(); // the variable holds its own reference to the data
+    return v;
+  });
+  const grads = input.tensors.map((t, k) => tf.tensor(tensorOf(input, "g", k), t.shape));
+  const opt = tf.train.adam(H.lr, H.beta1, H.beta2, H.eps);
+  // Resume at step t0 with the input moments: setWeights sets accBeta = beta^(t0+1), as for step t0+1.
+  const moments = [
+    { name: "iter", tensor: tf.scalar(H.t0, "int32") },
+    ...input.tensors.map((t, k) => ({ name: `${names[k]}/m`, tensor: tf.tensor(tensorOf(input, "m", k), t.shape) })),
+    ...input.tensors.map((t, k) => ({ name: `${names[k]}/v`, tensor: tf.tensor(tensorOf(input, "v", k), t.shape) })),
+  ];
+  await opt.setWeights(moments.slice());
+  tf.dispose(moments.map((w) => w.tensor)); // the optimizer's variables hold their own references
+  const decay = tf.scalar(1 - H.lr * H.weightDecay);
+  const wd = tf.scalar(H.weightDecay);
+  const restore = () =>
+    tf.tidy(() => {
+      input.tensors.forEach((t, k) => {
+        vars[k].assign(tf.tensor(tensorOf(input, "p", k), t.shape));
+        opt.accumulatedFirstMoment[k].variable.assign(tf.tensor(tensorOf(input, "m", k), t.shape));
+        opt.accumulatedSecondMoment[k].variable.assign(tf.tensor(tensorOf(input, "v", k), t.shape));
+      });
+    });
+  let steps = 0;
+  return {
+    step() {
+      if (++steps % RESET_EVERY === 0) restore();
+      tf.tidy(() => {
+        let gs = grads;
+        if (clip) {
+          const total = tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g)))));
+          const coef = tf.minimum(1, tf.div(H.maxNorm, tf.add(total, 1e-6)));
+          gs = gs.map((g) => tf.mul(g, coef));
+        }
+        if (conv === "adamw") vars.forEach((w) => w.assign(tf.mul(w, decay)));
+        else gs = gs.map((g, k) => tf.add(g, tf.mul(vars[k], wd)));
+        const map = {};
+        names.forEach((n, k) => (map[n] = gs[k]));
+        opt.applyGradients(map);
+      });
+    },
+    async result() {
+      const out = regions(input);
+      const w = await opt.getWeights();
+      const n = input.tensors.length;
+      for (let k = 0; k < n; k++) {
+        const at = input.offsets[k];
+        out.p.set(vars[k].dataSync(), at);
+        out.m.set(w[1 + k].tensor.dataSync(), at);
+        out.v.set(w[1 + n + k].tensor.dataSync(), at);
+      }
+      return out;
+    },
+    dispose() {
+      tf.dispose([...vars, ...grads, decay, wd]);
+      opt.dispose();
+    },
+  };
+}
+
 function tfPeer(backend, label) {
   return {
     id: `tfjs-${backend}`,
@@ -317,72 +399,7 @@ function tfPeer(backend, label) {
       if (need <= 2 ** 32) return null;
       return `needs ${(need / 2 ** 30).toFixed(1)} GiB at the peak of a step (${per.toFixed(0)} bytes per parameter by tf.profile: weights, gradients, moments and every temporary of tf.train.adam's step, which live until its tidy ends), more than the 4 GiB of a wasm32 memory`;
     },
-    async create(input, conv, clip) {
-      const tf = await tfjs(backend);
-      const uid = tfUid++;
-      const names = input.tensors.map((_, k) => `bench${uid}/${k}`);
-      const vars = input.tensors.map((t, k) => {
-        const init = tf.tensor(tensorOf(input, "p", k), t.shape);
-        const v = tf.variable(init, true, names[k]);
-        init.dispose(); // the variable holds its own reference to the data
-        return v;
-      });
-      const grads = input.tensors.map((t, k) => tf.tensor(tensorOf(input, "g", k), t.shape));
-      const opt = tf.train.adam(H.lr, H.beta1, H.beta2, H.eps);
-      // Resume at step t0 with the input moments: setWeights sets accBeta = beta^(t0+1), as for step t0+1.
-      const moments = [
-        { name: "iter", tensor: tf.scalar(H.t0, "int32") },
-        ...input.tensors.map((t, k) => ({ name: `${names[k]}/m`, tensor: tf.tensor(tensorOf(input, "m", k), t.shape) })),
-        ...input.tensors.map((t, k) => ({ name: `${names[k]}/v`, tensor: tf.tensor(tensorOf(input, "v", k), t.shape) })),
-      ];
-      await opt.setWeights(moments.slice());
-      tf.dispose(moments.map((w) => w.tensor)); // the optimizer's variables hold their own references
-      const decay = tf.scalar(1 - H.lr * H.weightDecay);
-      const wd = tf.scalar(H.weightDecay);
-      const restore = () =>
-        tf.tidy(() => {
-          input.tensors.forEach((t, k) => {
-            vars[k].assign(tf.tensor(tensorOf(input, "p", k), t.shape));
-            opt.accumulatedFirstMoment[k].variable.assign(tf.tensor(tensorOf(input, "m", k), t.shape));
-            opt.accumulatedSecondMoment[k].variable.assign(tf.tensor(tensorOf(input, "v", k), t.shape));
-          });
-        });
-      let steps = 0;
-      return {
-        step() {
-          if (++steps % RESET_EVERY === 0) restore();
-          tf.tidy(() => {
-            let gs = grads;
-            if (clip) {
-              const total = tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g)))));
-              const coef = tf.minimum(1, tf.div(H.maxNorm, tf.add(total, 1e-6)));
-              gs = gs.map((g) => tf.mul(g, coef));
-            }
-            if (conv === "adamw") vars.forEach((w) => w.assign(tf.mul(w, decay)));
-            else gs = gs.map((g, k) => tf.add(g, tf.mul(vars[k], wd)));
-            const map = {};
-            names.forEach((n, k) => (map[n] = gs[k]));
-            opt.applyGradients(map);
-          });
-        },
-        async result() {
-          const out = regions(input);
-          const w = await opt.getWeights();
-          const n = input.tensors.length;
-          for (let k = 0; k < n; k++) {
-            const at = input.offsets[k];
-            out.p.set(vars[k].dataSync(), at);
-            out.m.set(w[1 + k].tensor.dataSync(), at);
-            out.v.set(w[1 + n + k].tensor.dataSync(), at);
-          }
-          return out;
-        },
-        dispose() {
-          tf.dispose([...vars, ...grads, decay, wd]);
-          opt.dispose();
-        },
-      };
-    },
+    create: (input, conv, clip) => tfInstance(backend, input, conv, clip),
   };
 }
 

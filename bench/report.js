@@ -16,11 +16,15 @@ export const PEERS = [
   ["js-loop", "plain JS loop"],
   ["tfjs-cpu", "TF.js cpu"],
   ["tfjs-wasm", "TF.js wasm"],
+  ["torch-foreach-1", "torch foreach"],
+  ["torch-fused-1", "torch fused"],
+  ["torch-foreach-2", "torch foreach, 2 threads"],
+  ["torch-fused-2", "torch fused, 2 threads"],
   ["native-c", "native C"],
   ["native-c-128", "native C, 128-bit"],
   ["traffic", "memory traffic bound"],
 ];
-const COLORS = { "fused-adam": "#d9480f", "fused-adam-fast": "#f08c00", "fused-adam-mt": "#862e9c", "fused-adam-auto": "#cc5de8", "fused-adam-fast-mt": "#e64980", "js-loop": "#f2c94c", "tfjs-cpu": "#9ecae1", "tfjs-wasm": "#3182bd", "native-c": "#31a354", "native-c-128": "#a1d99b", traffic: "#636363" };
+const COLORS = { "fused-adam": "#d9480f", "fused-adam-fast": "#f08c00", "fused-adam-mt": "#862e9c", "fused-adam-auto": "#cc5de8", "fused-adam-fast-mt": "#e64980", "js-loop": "#f2c94c", "tfjs-cpu": "#9ecae1", "tfjs-wasm": "#3182bd", "torch-foreach-1": "#fdd0a2", "torch-fused-1": "#e6550d", "torch-foreach-2": "#dadaeb", "torch-fused-2": "#6a51a3", "native-c": "#31a354", "native-c-128": "#a1d99b", traffic: "#636363" };
 
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toPrecision(2));
 const ratio = (x) => (x >= 10 ? x.toFixed(0) : x.toFixed(2)) + "x";
@@ -30,18 +34,24 @@ const mp = (c, id) => {
   return r && !r.error && !r.skipped && r.mparams ? r.mparams : null;
 };
 
+/** The fused-adam column a peer was timed in alternation with (`pairedWith`; fused-adam unless said). */
+const pairOf = (r) => r?.pairedWith ?? "fused-adam";
+
 /**
  * `of`'s speed over a peer's in one case: > 1 means `of` (fused-adam by default) is faster. A peer or
- * variant timed in alternation with fused-adam (fused-adam-1t, fast mode, threads) is compared with
- * fused-adam's steps of those same turns.
+ * variant timed in alternation with a fused-adam column (fused-adam-1t, fast mode, threads with fused-adam;
+ * torch with fused-adam on the same threads) is compared with that column's steps of those same turns.
  */
 export function speedup(c, id, of = "fused-adam") {
   const r = get(c, id);
   const s = get(c, of);
-  const a = of === "fused-adam" && r?.pairedMparams ? r.pairedMparams : mp(c, of);
-  const b = id === "fused-adam" && s?.pairedMparams ? s.pairedMparams : mp(c, id);
+  const a = r?.pairedMparams && pairOf(r) === of ? r.pairedMparams : mp(c, of);
+  const b = s?.pairedMparams && pairOf(s) === id ? s.pairedMparams : mp(c, id);
   return a && b ? a / b : null;
 }
+
+/** The fused-adam column a peer's column is compared with: the one on the same threads (torch). */
+const vsOf = (c, id) => pairOf(get(c, id));
 
 /**
  * The most any exact one-thread 128-bit kernel could score against `peer` in case c: the lower of the
@@ -52,6 +62,37 @@ function boundOver(results, c, peer) {
   const p = mp(c, peer);
   return limits.length && p ? Math.min(...limits) / p : null;
 }
+
+/**
+ * The same for two threads: the divider ceiling of two cores (each has its own divider) over the peer. The
+ * traffic bound is measured on one thread, so it bounds nothing here; this is a ceiling where compute decides.
+ */
+function boundOver2(results, c, peer) {
+  const p = mp(c, peer);
+  return results.divider?.mparams && p ? (2 * results.divider.mparams) / p : null;
+}
+
+/** The context columns of a goal row: fast mode's ratio, and the ceilings, in the same cases. */
+function context(results, c, peer, of) {
+  if (peer === "fused-adam-1t") return {};
+  if (of === "fused-adam") {
+    const bounded = peer !== "traffic";
+    return {
+      bound: bounded ? boundOver(results, c, peer) : null, fast: speedup(c, peer, "fused-adam-fast"),
+      trafficBound: bounded ? speedup(c, peer, "traffic") : null, c128: speedup(c, peer, "native-c-128"),
+    };
+  }
+  if (of === "fused-adam-mt" && peer.startsWith("torch-")) return { bound: boundOver2(results, c, peer), fast: speedup(c, peer, "fused-adam-fast-mt") };
+  return {};
+}
+
+/** The torch goals: fused-adam exact against torch's fused AdamW on the same number of threads. */
+const TORCH_GOALS = [
+  ["issue 10", "fused-adam >= torch fused, 1 thread (4K, 64K)", ["4K", "64K"], null, "torch-fused-1", 1],
+  ["issue 10", "fused-adam >= 0.8x torch fused, 1 thread (1M, 16M; 128-bit vectors against AVX-512)", ["1M", "16M"], null, "torch-fused-1", 0.8],
+  ["issue 10", "fused-adam 2 threads >= torch fused, 2 threads (4K, 64K)", ["4K", "64K"], null, "torch-fused-2", 1, "fused-adam-mt"],
+  ["issue 10", "fused-adam 2 threads >= 0.8x torch fused, 2 threads (1M, 16M)", ["1M", "16M"], null, "torch-fused-2", 0.8, "fused-adam-mt"],
+];
 
 /** The goals of issues 2 and 5, each evaluated on every matching case (clipping off). */
 export function goals(results) {
@@ -66,6 +107,8 @@ export function goals(results) {
     ["issue 5", "fused-adam >= 0.85x native C (4K, 64K)", ["4K", "64K"], null, "native-c", 0.85],
     ["issue 5", "fused-adam >= 0.9x memory traffic bound (16M, BERT-base)", ["16M", "bert-base"], null, "traffic", 0.9],
     ["issue 5", "BERT-base within 5% of one tensor of the same size", ["bert-base"], null, "fused-adam-1t", 0.95],
+    // Only when the run had the torch peers (a run without Python leaves their columns and goals out).
+    ...(results.cases.some((c) => TORCH_GOALS.some((g) => get(c, g[4]))) ? TORCH_GOALS : []),
   ];
   const clipCost = results.cases
     .filter((c) => c.case === "1M" && c.clip)
@@ -90,13 +133,9 @@ export function goals(results) {
   return spec.map(([issue, goal, ids, conv, peer, target, of = "fused-adam"]) => {
     // Context from the same case: what the memory traffic bound and the same C at wasm's 128-bit width
     // would score against this peer (a ceiling no kernel passes, and what the width alone allows).
-    const single = of === "fused-adam"; // context columns for the one-thread rows only
     const measured = pick(ids, conv).map((c) => ({
-      case: c.case, convention: c.convention, ratio: speedup(c, peer, of),
-      bound: single && peer !== "traffic" && peer !== "fused-adam-1t" ? boundOver(results, c, peer) : null,
-      fast: single && peer !== "fused-adam-1t" ? speedup(c, peer, "fused-adam-fast") : null,
-      trafficBound: single && peer !== "traffic" && peer !== "fused-adam-1t" ? speedup(c, peer, "traffic") : null,
-      c128: single && peer !== "fused-adam-1t" ? speedup(c, peer, "native-c-128") : null,
+      case: c.case, convention: c.convention, ratio: speedup(c, peer, of), bound: null, fast: null, trafficBound: null, c128: null,
+      ...context(results, c, peer, of),
     }));
     const known = measured.filter((m) => m.ratio != null);
     const fast = measured.filter((m) => m.fast != null);
@@ -122,13 +161,17 @@ function cell(c, id) {
     const x = speedup(c, "fused-adam", id);
     return x ? `${s} (${x.toFixed(2)}x)` : s;
   }
-  const x = speedup(c, id);
+  const x = speedup(c, id, vsOf(c, id));
   return x ? `${s} (${ratio(x)})` : s;
 }
 
+/** The columns of a run: a peer that never ran (torch without Python) is left out. */
+const columns = (cases) => PEERS.filter(([id]) => cases.some((c) => get(c, id)));
+
 function table(cases) {
-  const head = `| case | convention | clip | ${PEERS.map((p) => p[1]).join(" | ")} |\n|---|---|---|${PEERS.map(() => "---:").join("|")}|\n`;
-  return head + cases.map((c) => `| ${c.label} | ${c.conventionLabel} | ${c.clip ? "on" : "off"} | ${PEERS.map(([id]) => cell(c, id)).join(" | ")} |`).join("\n") + "\n";
+  const cols = columns(cases);
+  const head = `| case | convention | clip | ${cols.map((p) => p[1]).join(" | ")} |\n|---|---|---|${cols.map(() => "---:").join("|")}|\n`;
+  return head + cases.map((c) => `| ${c.label} | ${c.conventionLabel} | ${c.clip ? "on" : "off"} | ${cols.map(([id]) => cell(c, id)).join(" | ")} |`).join("\n") + "\n";
 }
 
 function footnote(results) {
@@ -138,8 +181,49 @@ function footnote(results) {
     `${m.cpu} (${m.cpuFlags}), ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; Node ${m.node} (V8 ${m.v8}); ` +
     `fused-adam ${p["fused-adam"]} (${results.fusedAdam.build} build, ${results.fusedAdam.mode} mode); TF.js ${p["@tensorflow/tfjs-core"]} ` +
     `(tfjs-backend-cpu ${p["@tensorflow/tfjs-backend-cpu"]}, tfjs-backend-wasm ${p["@tensorflow/tfjs-backend-wasm"]}, single-threaded SIMD); ` +
-    `benchmark.js ${p.benchmark}; ${m.cc ?? "no C compiler"}${m.cflags ? ` \`${m.cflags}\`` : ""}. ${results.date.slice(0, 10)}, ${results.durationSeconds} s.`
+    `${torchNote(results)}benchmark.js ${p.benchmark}; ${m.cc ?? "no C compiler"}${m.cflags ? ` \`${m.cflags}\`` : ""}. ${results.date.slice(0, 10)}, ${results.durationSeconds} s` +
+    `${m.loadAverage ? `; load average at the end ${m.loadAverage.join(", ")} (1, 5, 15 min)` : ""}.${results.note ? ` ${results.note}` : ""}`
   );
+}
+
+/** The torch peers' versions, or why the run left them out. */
+function torchNote(results) {
+  const t = results.torch;
+  if (!t) return "";
+  if (t.absent) return `torch peers left out (${t.absent}); `;
+  return `torch ${t.torch} (Python ${t.python}, CPU capability ${t.capability}); `;
+}
+
+/** What the torch columns are (when the run had them). */
+function torchColumns(results) {
+  if (!results.cases.some((c) => c.results.some((r) => r.peer.startsWith("torch-")))) return "";
+  return `
+torch columns: \`torch.optim.AdamW\` (\`torch.optim.Adam\` with \`weight_decay\` for Adam-L2) with \`foreach=True\` or \`fused=True\`,
+in Python, as a training loop calls it (\`clip_grad_norm_\` first when clipping is on), on 1 or 2 threads (\`torch.set_num_threads\`).
+Each is timed in alternation with fused-adam on the same number of threads, and its bracket is that fused-adam column's
+speed over it (1 thread: fused-adam; 2 threads: fused-adam 2 threads). fused-adam's columns run the presets' defaults, which
+round differently from torch's foreach and fused steps (FMAs, MKL's square root), so the check before timing is the golden
+README's tight bound; with clipping off, each torch step is also compared bit for bit with fused-adam under the knobs that
+reproduce its implementation: ${presetExactness(results)}.
+`;
+}
+
+/** Per torch peer: in how many clipping-off cases its first step was bit-exact with fused-adam's knobs for it. */
+function presetExactness(results) {
+  const by = new Map();
+  for (const c of results.cases) {
+    for (const r of c.results) {
+      const p = r.check?.preset;
+      if (!p) continue;
+      const e = by.get(r.peer) ?? { label: r.label, knobs: new Set(), exact: 0, total: 0 };
+      const { base, ...knobs } = p.convention;
+      e.knobs.add(JSON.stringify(knobs).replace(/"(\w+)":/g, "$1: "));
+      e.total++;
+      if (p.exact) e.exact++;
+      by.set(r.peer, e);
+    }
+  }
+  return [...by.values()].map((e) => `${e.label} with \`${[...e.knobs].join("`, `")}\`: ${e.exact} of ${e.total}`).join("; ") || "not measured";
 }
 
 /** The divider ceiling (bench/divider.js), with fused-adam's compute-bound cases against it. */
@@ -203,11 +287,11 @@ export function markdown(results) {
 Generated by \`npm run bench\` (bench/index.js) into bench/results.json; this file and chart.svg are drawn from it by bench/report.js.
 Mparams/s of one optimizer step (higher is better); in brackets, fused-adam's speed over the peer's (above 1x: fused-adam is faster); for fused-adam's variants (fast mode, threads), their speed over fused-adam (exact, one thread).
 ${results.method}
-
+${results.note ? `\n**Note on this run:** ${results.note}\n` : ""}
 ${table(results.cases)}
 ${results.fusedAdam.clipping === "fused" ? "" : "n/a: this build of fused-adam does not do global-norm clipping. "}Clip cases (torch \`clip_grad_norm_\`, max_norm ${results.hyperparameters.maxNorm}, which clips these gradients)
 are checked against fused-adam without clipping, run on gradients clipped exactly on the host.
-${single.length ? `\nBERT-base's ${single[0].tensors} tensors against one tensor of the same size (${single[0].params.toLocaleString("en-US")} params), fused-adam, timed in alternation: ${single.map((c) => {
+${torchColumns(results)}${single.length ? `\nBERT-base's ${single[0].tensors} tensors against one tensor of the same size (${single[0].params.toLocaleString("en-US")} params), fused-adam, timed in alternation: ${single.map((c) => {
   const r = get(c, "fused-adam-1t");
   return r?.pairedMparams ? `${c.conventionLabel} ${fmt(r.pairedMparams)} vs ${fmt(r.mparams)} Mparams/s (${speedup(c, "fused-adam-1t").toFixed(3)}x)` : `${c.conventionLabel} ${r?.skipped ?? r?.error ?? "not measured"}`;
 }).join("; ")}.\n` : ""}
@@ -225,7 +309,7 @@ ${g.map((x) => {
 The last three columns put each ratio in context, in the same cases: no kernel can beat the memory traffic bound, so
 "traffic bound / peer" is the highest ratio any implementation could reach; "native C at 128-bit / peer" is what the same C
 compiled for wasm SIMD's vector width (\`-mprefer-vector-width=128\`) reaches; "bound of any exact kernel" takes the lower
-of the traffic bound and the divider ceiling (below): what an exact one-thread kernel at wasm's width could reach at most.
+of the traffic bound and the divider ceiling (below): what an exact one-thread kernel at wasm's width could reach at most.${torchColumns(results) ? "\nFor the two-thread torch rows it is the divider ceiling of two cores (the traffic bound is measured on one thread)." : ""}
 
 ${coldStart(results)}${divider(results)}## Agreement checks (before timing)
 
@@ -243,13 +327,33 @@ Machine: ${footnote(results)}
 
 const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
+/** The legend, wrapped into rows that fit between x0 and x1; { parts, rows }. */
+function legend(peers, x0, x1) {
+  const parts = [];
+  let lx = x0;
+  let row = 0;
+  for (const [id, label] of peers) {
+    const w = 24 + label.length * 6.2;
+    if (lx > x0 && lx + w > x1) {
+      lx = x0;
+      row++;
+    }
+    const y = 28 + 16 * row;
+    parts.push(`<rect x="${lx.toFixed(1)}" y="${y}" width="10" height="10" fill="${COLORS[id]}"/><text x="${(lx + 14).toFixed(1)}" y="${y + 9}">${esc(label)}</text>`);
+    lx += w;
+  }
+  return { parts, rows: row + 1 };
+}
+
 export function svg(results) {
   const cases = results.cases.filter((c) => !c.clip);
   const peers = PEERS.filter(([id]) => cases.some((c) => mp(c, id)));
   const values = cases.flatMap((c) => peers.map(([id]) => mp(c, id)).filter(Boolean));
   const lo = 10 ** Math.floor(Math.log10(Math.min(...values)));
   const hi = 10 ** Math.ceil(Math.log10(Math.max(...values)));
-  const W = 960, left = 210, right = 90, top = 56, bar = 11, gap = 2, groupGap = 14;
+  const W = 960, left = 210, right = 90, bar = 11, gap = 2, groupGap = 14;
+  const key = legend(peers, left, W - 10);
+  const top = 40 + 16 * key.rows;
   const plotW = W - left - right;
   const x = (v) => left + (Math.log10(v / lo) / Math.log10(hi / lo)) * plotW;
   const groupH = peers.length * (bar + gap) + groupGap;
@@ -258,11 +362,7 @@ export function svg(results) {
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="11">`);
   o.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
   o.push(`<text x="${left}" y="18" font-size="14" font-weight="600">One optimizer step, Mparams/s (log scale, higher is better), clipping off</text>`);
-  let lx = left;
-  for (const [id, label] of peers) {
-    o.push(`<rect x="${lx}" y="28" width="10" height="10" fill="${COLORS[id]}"/><text x="${lx + 14}" y="37">${esc(label)}</text>`);
-    lx += 24 + label.length * 6.2;
-  }
+  o.push(...key.parts);
   for (let d = lo; d <= hi; d *= 10) {
     for (const m of [1, 2, 5]) {
       const v = d * m;
@@ -285,11 +385,11 @@ export function svg(results) {
         return;
       }
       o.push(`<rect x="${left}" y="${y}" width="${(x(v) - left).toFixed(1)}" height="${bar}" fill="${COLORS[id]}"><title>${esc(`${r.label}: ${fmt(v)} Mparams/s`)}</title></rect>`);
-      const s = speedup(c, id);
+      const s = speedup(c, id, vsOf(c, id));
       o.push(`<text x="${(x(v) + 4).toFixed(1)}" y="${y + bar - 2}" fill="#333">${fmt(v)}${id !== "fused-adam" && s ? ` (${ratio(s)})` : ""}</text>`);
     });
   });
-  o.push(`<text x="${left}" y="${H - 6}" fill="#777" font-size="10">${esc(`${results.machine.cpu}, Node ${results.machine.node}; bracket: fused-adam's speed over the peer's`)}</text>`);
+  o.push(`<text x="${left}" y="${H - 6}" fill="#777" font-size="10">${esc(`${results.machine.cpu}, Node ${results.machine.node}; bracket: fused-adam's speed over the peer's${peers.some(([id]) => id.endsWith("-2")) ? " (torch on 2 threads: fused-adam on 2 threads')" : ""}`)}</text>`);
   o.push("</svg>");
   return o.join("\n") + "\n";
 }
@@ -300,7 +400,8 @@ export function svg(results) {
 const HEADLINE = [["4K", "adamw"], ["64K", "adamw"], ["1M", "adamw"], ["1M", "adaml2"], ["16M", "adamw"], ["16M", "adaml2"], ["bert-base", "adamw"]];
 const HEADLINE_PEERS = [
   ["fused-adam", "fused-adam"], ["fused-adam-fast", "fast mode"], ["fused-adam-mt", "2 threads"], ["fused-adam-auto", "threads auto"],
-  ["fused-adam-fast-mt", "fast, 2 threads"], ["js-loop", "plain JS"], ["tfjs-wasm", "TF.js wasm"], ["native-c", "native C"], ["traffic", "traffic bound"],
+  ["fused-adam-fast-mt", "fast, 2 threads"], ["js-loop", "plain JS"], ["tfjs-wasm", "TF.js wasm"], ["torch-foreach-1", "torch foreach"],
+  ["torch-fused-1", "torch fused"], ["torch-fused-2", "torch fused, 2 threads"], ["native-c", "native C"], ["traffic", "traffic bound"],
 ];
 
 function range(xs) {
@@ -324,24 +425,25 @@ export function readmeSummary(results) {
     return x ? `${fmt(r.mparams)} (${x.toFixed(2)}x)` : fmt(r.mparams);
   }).join(" | ");
   const table = head + cases.map((c) => `| ${c.label.replace(/ \(1 tensor\)/, "")}, ${c.conventionLabel} | ${row(c)} |`).join("\n");
-  const goalRows = goals(results).map((x) => {
+  const g = goals(results);
+  const goalRows = g.map((x) => {
     const fast = x.measured.some((m) => m.fast != null) ? `; fast mode ${range(x.measured.map((m) => m.fast))}` : "";
     const met = x.met ? "yes" : x.metFast ? "no (fast mode: yes)" : "**no**";
     const bound = x.measured.some((m) => m.bound != null) ? range(x.measured.map((m) => m.bound)) : "";
-    return `| ${x.issue} | ${x.goal} | ${range(x.measured.map((m) => m.ratio))}${fast} | ${bound} | ${met} |`;
+    return `| ${x.goal} | ${range(x.measured.map((m) => m.ratio))}${fast} | ${bound} | ${met} |`;
   });
   const d = results.divider;
   const ceiling = d?.mparams
-    ? `\n\nDivider ceiling (bench/divider.js: only the square root and the two divisions per element of the exact recipe, f32x4, in L1): ${fmt(d.mparams)} Mparams/s. "At most": the lower of it and the memory traffic bound, over the peer, in the same cases: what any exact one-thread kernel at wasm's 128-bit width could reach.`
+    ? `\n\nDivider ceiling (bench/divider.js: only the square root and the two divisions per element of the exact recipe, f32x4, in L1): ${fmt(d.mparams)} Mparams/s. "At most": the lower of it and the memory traffic bound, over the peer, in the same cases: what any exact one-thread kernel at wasm's 128-bit width could reach${g.some((x) => x.goal.includes("2 threads >= ") && x.goal.includes("torch")) ? "; for two threads against torch, twice the divider ceiling (one divider per core)" : ""}.`
     : "";
   return `Mparams/s, clipping off (in brackets: the speed over fused-adam exact on one thread):
 
 ${table}
 
-Goals of the issues on this machine, each over the cases it names (exact mode, one thread unless said):
+Goals on this machine, each over the cases it names (exact mode, one thread unless said):
 
-| issue | goal | measured | at most | met |
-|---|---|---|---|---|
+| goal | measured | at most | met |
+|---|---|---|---|
 ${goalRows.join("\n")}${ceiling}
 
 <sub>${footnote(results)} Generated by bench/report.js from bench/results.json.</sub>`;
@@ -366,7 +468,16 @@ export function writeReport(results, { readme: toReadme = true } = {}) {
   }
 }
 
+// node bench/report.js [--partial]: redraws from results.json; with --partial, from the cases a run cut short
+// left in results.partial.json (the report then says so in its footnote).
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeReport(JSON.parse(readFileSync(join(here, "results.json"), "utf8")));
-  console.log("wrote bench/RESULTS.md and bench/chart.svg from bench/results.json");
+  const partial = process.argv.includes("--partial");
+  const from = partial ? "results.partial.json" : "results.json";
+  const results = JSON.parse(readFileSync(join(here, from), "utf8"));
+  if (partial) {
+    results.note = `PARTIAL RUN: the run was stopped after ${results.cases.length} cases (${results.durationSeconds} s); the cases it did not reach, the cold start and the divider ceiling are missing.${results.note ? ` ${results.note}` : ""}`;
+    writeFileSync(join(here, "results.json"), JSON.stringify(results, null, 1) + "\n");
+  }
+  writeReport(results);
+  console.log(`wrote bench/RESULTS.md and bench/chart.svg from bench/${from}${partial ? " (copied to results.json, marked partial)" : ""}`);
 }

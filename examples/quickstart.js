@@ -1,6 +1,7 @@
 // The smallest complete use of fused-adam: fit y = 3x - 1 with a two-parameter model, writing gradients
-// straight into the optimizer's zero-copy views. Run: npm run build && node examples/quickstart.js
-import { init, Optimizer, backend, LambdaLR, linearWithWarmup } from "../dist/src/index.js";
+// straight into the optimizer's zero-copy views. In this repository: npm run build && node examples/quickstart.js
+// (the package imports itself by name); in your project, after npm install fused-adam, as it is.
+import { init, Optimizer, backend, LambdaLR, linearWithWarmup } from "fused-adam";
 
 await init();
 const opt = new Optimizer([{ name: "w", shape: [1] }, { name: "b", shape: [1] }], {

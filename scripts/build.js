@@ -2,11 +2,25 @@
 // imported shared memory for threads), inlines them as base64 for the default entry, then compiles the
 // TypeScript host.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+// --if-stale (npm run test:unit): do nothing when every output is newer than every input, as make would.
+if (process.argv.includes("--if-stale") && !stale()) process.exit(0);
+
+function stale() {
+  const files = (dir) => readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name));
+  const inputs = [...files("src").filter((f) => !f.includes(`${join("src", "generated")}`)), ...files("assembly"),
+    ...["asconfig.json", "tsconfig.json", "package.json", "scripts/build.js"].map((f) => join(root, f))];
+  const outputs = ["dist/src/index.js", "dist/fused_adam.simd.wasm", "dist/fused_adam.wasm", "dist/fused_adam.threads.wasm"].map((f) => join(root, f));
+  if (!outputs.every((f) => existsSync(f))) return true;
+  const newestIn = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
+  return Math.min(...outputs.map((f) => statSync(f).mtimeMs)) < newestIn;
+}
 const bin = (name) => join(root, "node_modules", ".bin", name);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit" });
 

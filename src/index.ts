@@ -27,21 +27,28 @@ export function init(source?: WasmSource | InitOptions): Promise<void> {
 }
 
 export { backend, simdSupported, type Backend, type WasmSource, type InitOptions } from "./runtime/loader.js";
-export { FusedAdamError } from "./errors.js";
+export { FusedAdamError, ERROR_CODES, type ErrorCode } from "./errors.js";
 export {
   Optimizer, Param,
   type ParamSpec, type GroupSpec, type GroupOptions, type OptimizerOptions, type ParamGroup, type ParamState,
   type OptimizerState, type Grads,
 } from "./optimizer.js";
-export { presets as conventions, type Preset, type Knobs, type ConventionSpec, type NameRule, type DecayMode, type DecayScale, type EpsMode } from "./conventions.js";
+export {
+  presets as conventions, type Preset, type PresetName, type PresetAlias, type Knobs, type ConventionSpec, type NameRule, type DecayMode,
+  type DecayScale, type EpsMode,
+} from "./conventions.js";
+export { ALGORITHMS as algorithms, type AlgorithmName, type StateKey } from "./algorithms.js";
 export { powi } from "./pow.js";
 export { LossScaler, type LossScaleOptions } from "./scaler.js";
 export type { ClipOptions, ClipMode } from "./clipping.js";
 export {
   Scheduler, LambdaLR, CosineAnnealingLR, StepLR, ExponentialLR, OneCycleLR, BertSchedule,
+  OptaxLinearSchedule, OptaxWarmupCosineDecay, type OptaxScheduleOptions,
   constant, constantWithWarmup, linearWithWarmup, cosineWithWarmup, polynomialWithWarmup, withWarmup, paperCosine,
-  type Lambda, type ScheduleTarget, type SchedulerOptions, type OneCycleOptions,
+  type Lambda, type ScheduleTarget, type SchedulerOptions, type OneCycleOptions, type BertScheduleOptions,
 } from "./schedules.js";
+export { CosineDecay, ExponentialDecay, type CosineDecayOptions, type ExponentialDecayOptions, type KerasBackend } from "./keras-schedules.js";
 export { encode as encodeSafetensors, decode as decodeSafetensors, type Decoded, type TensorEntry } from "./io/safetensors.js";
-export { noDecayFor1dAndBias, type DecayReport } from "./conventions.js";
+export { noDecayFor1dAndBias } from "./conventions.js";
+export type { DecayReport, DecayEntry } from "./decay.js";
 export type { StepResult } from "./optimizer.js";

@@ -6,6 +6,7 @@
 // The products are written out inline on locals (Dekker's exact product with Veltkamp's split, then the
 // double-double multiply): powi runs twice per parameter group on every optimizer step, and helper calls
 // taking and returning doubles would box them on the heap.
+import { fail } from "./errors.js";
 
 const SPLIT = 134217729; // 2^27 + 1, Veltkamp's splitting constant
 const EPS_STEP = 2 ** -100; // error bound per power of a run of steps (relative), see powInPlace
@@ -76,7 +77,7 @@ function squaresOf(io: Float64Array, at: number, bits: number): number {
  */
 export function powInPlace(io: Float64Array, at: number, t: number): void {
   const base = io[at];
-  if (!Number.isInteger(t) || t < 0) throw new RangeError(`powi: exponent must be a whole number >= 0, got ${t}`);
+  if (!Number.isInteger(t) || t < 0) fail("BAD_OPTION", `powi: the exponent must be a whole number >= 0, got ${t}`);
   if (t === 0 || !Number.isFinite(base) || base === 0 || t > 2 ** 31) {
     io[at] = t === 0 ? 1 : Math.pow(base, t);
     return;
@@ -137,4 +138,61 @@ export function powInPlace(io: Float64Array, at: number, t: number): void {
     io[at] = r;
     return;
   }
+}
+
+// The float32 running product of TF1's and TF.js's beta powers, p_t = f32(p_(t-1) * f32(beta)), after
+// `steps` steps, for resuming at any step without replaying it. Within a binade [2^e, 2^(e+1)) every
+// float32 is m * 2^(e-23) with a whole m, and one step takes m to m - round(m * (1 - beta)) (ties to an
+// even m), exactly, as long as the result stays in the binade. That decrement stays the same integer c
+// over long runs of m, which are jumped at once: about 1 / sqrt(1 - beta) runs per binade at most
+// (~2,000 for beta = 1 - 2^-12, 1 for beta = 1 - 2^-24), ~150 binades to the underflow. Bit for bit the
+// product of `steps` float32 multiplications (tested against it).
+const f32 = Math.fround;
+const MIN_EXP = -126; // float32's smallest normal exponent; below it the spacing stays 2^-149
+
+function exponentOf(p: number): number {
+  let e = Math.floor(Math.log2(p));
+  if (2 ** e > p) e--;
+  else if (2 ** (e + 1) <= p) e++;
+  return Math.max(e, MIN_EXP);
+}
+
+/** f32(...f32(f32(1 * b) * b)...) with `steps` factors b = f32(beta), beta in [0, 1). */
+export function runningPower(beta: number, steps: number): number {
+  const b = f32(beta);
+  const d = 1 - b; // exact: b is a float32 in [0, 1)
+  let p = 1;
+  let t = 0;
+  while (t < steps) {
+    if (p > 0 && b > 0.5) {
+      // Through this binade in whole mantissas m (m * d is exact: at most 24 x 24 significant bits).
+      const e = exponentOf(p);
+      const u = 2 ** (e - 23);
+      const low = e > MIN_EXP ? 2 ** 23 : 0;
+      let m = p / u;
+      while (t < steps) {
+        const delta = m * d;
+        if (m - delta < low) break; // the next value lies in the binade below: one float32 step
+        const fl = Math.floor(delta);
+        const fr = delta - fl;
+        const c = fr > 0.5 || (fr === 0.5 && (m - fl) % 2 === 1) ? fl + 1 : fl;
+        if (c === 0) return m * u; // a fixed point: the product rounds back to p
+        // Steps j = 0, 1, ... keep this decrement while (m - j*c) * d stays above c - 0.5 (no tie) and
+        // m - (j+1)*c stays in the binade. The bound is computed in floating point, so its last step is
+        // checked exactly (the products are exact) and dropped when it fails.
+        let k = fr === 0.5 ? 1 : Math.min(Math.floor((m - (c - 0.5) / d) / c), Math.floor((m - c - low) / c), steps - t);
+        if (k > 1 && !((m - (k - 1) * c) * d > c - 0.5 && m - k * c >= low)) k--;
+        k = Math.max(k, 1);
+        m -= k * c;
+        t += k;
+      }
+      p = m * u;
+      if (t >= steps) break;
+    }
+    const next = f32(p * b);
+    if (next === p) return p; // a fixed point (0, or a subnormal the product rounds back to itself)
+    p = next;
+    t++;
+  }
+  return p;
 }

@@ -2,7 +2,7 @@
 // multiplies the loss by `scale` before the backward pass; the step unscales the gradients by the float32
 // reciprocal (in the same fused pass), skips the step when a gradient is inf/NaN and backs the scale off,
 // and grows it after `growthInterval` clean steps (ATen _amp_update_scale_, float32 arithmetic).
-import { fail } from "./errors.js";
+import { fail, show } from "./errors.js";
 
 const f = Math.fround;
 
@@ -27,10 +27,14 @@ export class LossScaler {
     this.growthFactor = o.growthFactor ?? 2;
     this.backoffFactor = o.backoffFactor ?? 0.5;
     this.growthInterval = o.growthInterval ?? 2000;
-    if (!(this.scale > 0) || !Number.isFinite(this.scale)) fail(`lossScale.init is ${o.init}; it must be a finite number > 0`);
-    if (!(this.growthFactor > 1)) fail(`lossScale.growthFactor is ${o.growthFactor}; it must be > 1`);
-    if (!(this.backoffFactor > 0 && this.backoffFactor < 1)) fail(`lossScale.backoffFactor is ${o.backoffFactor}; it must be in (0, 1)`);
-    if (!Number.isInteger(this.growthInterval) || this.growthInterval < 1) fail(`lossScale.growthInterval is ${o.growthInterval}; it must be a whole number >= 1`);
+    for (const k of ["init", "growthFactor", "backoffFactor", "growthInterval"] as const) {
+      if (o[k] !== undefined && typeof o[k] !== "number") fail("BAD_OPTION", `lossScale.${k} is ${show(o[k])}; it must be a number`);
+    }
+    // The scale is a float32 (ATen's _amp_update_scale_): 1e39 would be Infinity and 1e-50 zero.
+    if (!(this.scale > 0) || !Number.isFinite(this.scale)) fail("BAD_OPTION", `lossScale.init is ${o.init}; it must be a number > 0, finite and nonzero in float32`);
+    if (!(this.growthFactor > 1)) fail("BAD_OPTION", `lossScale.growthFactor is ${o.growthFactor}; it must be > 1`);
+    if (!(this.backoffFactor > 0 && this.backoffFactor < 1)) fail("BAD_OPTION", `lossScale.backoffFactor is ${o.backoffFactor}; it must be in (0, 1)`);
+    if (!Number.isInteger(this.growthInterval) || this.growthInterval < 1) fail("BAD_OPTION", `lossScale.growthInterval is ${o.growthInterval}; it must be a whole number >= 1`);
   }
 
   /** The float32 reciprocal the gradients are multiplied by (GradScaler: scale.double().reciprocal().float()). */

@@ -3,7 +3,8 @@
 // when it is created and advances after each optimizer step: call `scheduler.step()` after `opt.step()`,
 // so optimizer step k runs with the value at epoch k-1. Arithmetic is float64 in the order of each source,
 // except BERT's create_optimizer schedule, which TensorFlow computes in float32.
-import { fail } from "./errors.js";
+import { fail, show } from "./errors.js";
+import { powfGlibc } from "./powf.js";
 import type { Optimizer, ParamGroup } from "./optimizer.js";
 
 const f = Math.fround;
@@ -38,7 +39,7 @@ export abstract class Scheduler {
   constructor(protected readonly optimizer: Optimizer, options: SchedulerOptions = {}) {
     this.target = options.target ?? "lr";
     if (!["lr", "weightDecay", "scheduleMultiplier"].includes(this.target)) {
-      fail(`scheduler target: "${String(this.target)}" is not one of "lr", "weightDecay", "scheduleMultiplier"`);
+      fail("BAD_OPTION", `scheduler target: ${show(this.target)} is not one of "lr", "weightDecay", "scheduleMultiplier"`);
     }
     this.baseValues = optimizer.paramGroups.map((g) => {
       const rec = initial.get(g) ?? {};
@@ -69,8 +70,8 @@ export abstract class Scheduler {
   /** Resumes: the epoch and the groups' values (chained schedules depend on the previous value). */
   loadStateDict(s: { lastEpoch: number; values: readonly number[] }): void {
     const groups = this.optimizer.paramGroups;
-    if (!Number.isInteger(s?.lastEpoch) || s.lastEpoch < 0) fail(`scheduler.loadStateDict: lastEpoch must be a whole number >= 0, got ${s?.lastEpoch}`);
-    if (!Array.isArray(s.values) || s.values.length !== groups.length) fail(`scheduler.loadStateDict: values must have one entry per group (${groups.length})`);
+    if (!Number.isInteger(s?.lastEpoch) || s.lastEpoch < 0) fail("BAD_STATE", `scheduler.loadStateDict: lastEpoch must be a whole number >= 0, got ${s?.lastEpoch}`);
+    if (!Array.isArray(s.values) || s.values.length !== groups.length) fail("BAD_STATE", `scheduler.loadStateDict: values must have one entry per group (${groups.length})`);
     this.lastEpoch = s.lastEpoch;
     groups.forEach((g, i) => set(g, this.target, s.values[i]));
   }
@@ -86,7 +87,7 @@ export class LambdaLR extends Scheduler {
   constructor(optimizer: Optimizer, lambda: Lambda | readonly Lambda[], options?: SchedulerOptions) {
     super(optimizer, options);
     const n = optimizer.paramGroups.length;
-    if (Array.isArray(lambda) && lambda.length !== n) fail(`LambdaLR: got ${lambda.length} lambdas for ${n} parameter groups`);
+    if (Array.isArray(lambda) && lambda.length !== n) fail("BAD_OPTION", `LambdaLR: got ${lambda.length} lambdas for ${n} parameter groups`);
     this.lambdas = Array.isArray(lambda) ? [...lambda] : Array.from({ length: n }, () => lambda as Lambda);
     this.start();
   }
@@ -138,7 +139,7 @@ export const paperCosine = (Ti: number): Lambda => (s) => 0.5 + 0.5 * Math.cos((
 export class CosineAnnealingLR extends Scheduler {
   constructor(optimizer: Optimizer, readonly tMax: number, readonly etaMin = 0, options?: SchedulerOptions) {
     super(optimizer, options);
-    if (!(tMax > 0)) fail(`CosineAnnealingLR: tMax must be > 0, got ${tMax}`);
+    if (!(tMax > 0)) fail("BAD_OPTION", `CosineAnnealingLR: tMax must be > 0, got ${tMax}`);
     this.start();
   }
   protected compute(_i: number, lr: number, base: number): number {
@@ -155,7 +156,7 @@ export class CosineAnnealingLR extends Scheduler {
 export class StepLR extends Scheduler {
   constructor(optimizer: Optimizer, readonly stepSize: number, readonly gamma = 0.1, options?: SchedulerOptions) {
     super(optimizer, options);
-    if (!Number.isInteger(stepSize) || stepSize < 1) fail(`StepLR: stepSize must be a whole number >= 1, got ${stepSize}`);
+    if (!Number.isInteger(stepSize) || stepSize < 1) fail("BAD_OPTION", `StepLR: stepSize must be a whole number >= 1, got ${stepSize}`);
     this.start();
   }
   protected compute(_i: number, lr: number, base: number): number {
@@ -203,8 +204,8 @@ export class OneCycleLR extends Scheduler {
       divFactor: options.divFactor ?? 25, finalDivFactor: options.finalDivFactor ?? 1e4, threePhase: options.threePhase ?? false,
       cycleMomentum: options.cycleMomentum ?? true, baseMomentum: options.baseMomentum ?? 0.85, maxMomentum: options.maxMomentum ?? 0.95,
     };
-    if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) fail(`OneCycleLR: totalSteps must be a whole number >= 1, got ${o.totalSteps}`);
-    if (!(o.pctStart >= 0 && o.pctStart <= 1)) fail(`OneCycleLR: pctStart must be in [0, 1], got ${o.pctStart}`);
+    if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) fail("BAD_OPTION", `OneCycleLR: totalSteps must be a whole number >= 1, got ${o.totalSteps}`);
+    if (!(o.pctStart >= 0 && o.pctStart <= 1)) fail("BAD_OPTION", `OneCycleLR: pctStart must be in [0, 1], got ${o.pctStart}`);
     this.o = o;
     const T = o.totalSteps;
     this.phases = o.threePhase
@@ -232,7 +233,7 @@ export class OneCycleLR extends Scheduler {
 
   protected compute(i: number): number {
     const step = this.lastEpoch;
-    if (step > this.o.totalSteps) fail(`OneCycleLR: stepped ${step} times, more than totalSteps = ${this.o.totalSteps}`);
+    if (step > this.o.totalSteps) fail("STEP_LIMIT", `OneCycleLR: stepped ${step} times, more than totalSteps = ${this.o.totalSteps}`);
     let start = 0;
     const lr = this.lrs[i];
     const mom = { initial: this.o.maxMomentum, max: this.o.baseMomentum, min: this.o.maxMomentum };
@@ -251,22 +252,119 @@ export class OneCycleLR extends Scheduler {
   }
 }
 
+export interface BertScheduleOptions extends SchedulerOptions {
+  /**
+   * "folded" (default): as a TF graph (tf.compat.v1 Session, tf.function) runs it, where Grappler's
+   * constant folding turns the divisions by the constant step counts into multiplications by their
+   * float32 reciprocals. "plain": float32 divisions as the source reads (TF eager; the seed transcription).
+   */
+  divisions?: "folded" | "plain";
+}
+
 /**
  * BERT's create_optimizer schedule (google-research/bert optimization.py): tf.train.polynomial_decay to
- * `end` over numTrainSteps, and during the first numWarmupSteps init_lr * step/warmup, all in float32.
+ * `end` over numTrainSteps, and during the first numWarmupSteps init_lr * step/warmup, in float32. Folded,
+ * polynomial_decay's p = step/T is step * f32(1/T), and the warmup's init * (step/W) is
+ * step * f32(init * f32(1/W)); checked against TF 2.21 graphs for 2466 (init, T, W, step) values, 0 ulp.
  * It is not renormalised after warmup, so the rate jumps when warmup ends.
  */
 export class BertSchedule extends Scheduler {
-  constructor(optimizer: Optimizer, readonly numTrainSteps: number, readonly numWarmupSteps = 0, readonly end = 0, readonly power = 1, options?: SchedulerOptions) {
+  private readonly folded: boolean;
+  constructor(optimizer: Optimizer, readonly numTrainSteps: number, readonly numWarmupSteps = 0, readonly end = 0, readonly power = 1, options: BertScheduleOptions = {}) {
     super(optimizer, options);
+    if (!Number.isInteger(numTrainSteps) || numTrainSteps < 1) fail("BAD_OPTION", `BertSchedule: numTrainSteps must be a whole number >= 1, got ${numTrainSteps}`);
+    if (!Number.isInteger(numWarmupSteps) || numWarmupSteps < 0) fail("BAD_OPTION", `BertSchedule: numWarmupSteps must be a whole number >= 0, got ${numWarmupSteps}`);
+    const d = options.divisions ?? "folded";
+    if (d !== "folded" && d !== "plain") fail("BAD_OPTION", `BertSchedule: divisions ${show(d)} is not one of "folded", "plain"`);
+    this.folded = d === "folded";
     this.start();
   }
   protected compute(_i: number, _current: number, base: number): number {
     const s = this.lastEpoch;
+    const T = this.numTrainSteps;
+    const W = this.numWarmupSteps;
     const init = f(base);
-    const p = f(Math.min(s, this.numTrainSteps) / this.numTrainSteps);
-    const decayed = f(f(f(init - f(this.end)) * f(f(1 - p) ** this.power)) + f(this.end));
-    if (s < this.numWarmupSteps) return f(init * f(s / this.numWarmupSteps));
-    return decayed;
+    if (s < W) return this.folded ? f(s * f(init * f(1 / W))) : f(init * f(s / W));
+    const t = Math.min(s, T);
+    const p = this.folded ? f(t * f(1 / T)) : f(t / T);
+    // Grappler folds BERT's pow(x, 1) to x; another power is TF's scalar pow, glibc's powf (src/powf.ts).
+    const q = f(1 - p);
+    // (powfGlibc covers bases in [0, 1] and powers >= 1; past the end q can be a hair below 0.)
+    const glibc = q >= 0 && q <= 1 && this.power >= 1;
+    const decay = this.power === 1 ? q : glibc ? powfGlibc(q, f(this.power)) : f(q ** this.power);
+    return f(f(f(init - f(this.end)) * decay) + f(this.end));
+  }
+}
+
+// ---- optax schedules (optax/schedules/_schedule.py, 0.2.8), float32 as XLA computes them ----
+// The value at optax's count (0 for the first step), in float32. Under jax.jit XLA folds constants and
+// rewrites x/C into x*(1/C), and LLVM contracts the multiply-adds (golden/real/optax/README.md,
+// "Schedules"); eagerly each jnp op rounds on its own. Constants are python floats that meet the float32
+// count as float32.
+
+/** A float32 multiply-add, f32(a*b + c): the product of two float32 values is exact in float64. */
+const fma = (a: number, b: number, c: number): number => f(a * b + c);
+
+export interface OptaxScheduleOptions extends SchedulerOptions {
+  /** Values as a jax.jit of the update computes them (default), or as eager jnp ops do (false). */
+  jit?: boolean;
+}
+
+/** optax.polynomial_schedule with power 1 (linear_schedule): init + (end - init) * clamp(count - begin, 0, T)/T. */
+function optaxLinear(count: number, init: number, end: number, steps: number, begin: number, jit: boolean): number {
+  if (steps <= 0) return f(init);
+  const c = Math.min(Math.max(count - Math.max(begin, 0), 0), steps);
+  if (!jit) return f(f(f(init - end) * f(1 - f(c / steps))) + f(end));
+  return fma(f(init - end), fma(-c, f(1 / steps), 1), f(end));
+}
+
+/** optax.cosine_decay_schedule's value at `count`, (1 - alpha) * (0.5 * (1 + cos(pi * count / T)))^exponent + alpha, times init. */
+function optaxCosine(count: number, init: number, steps: number, alpha: number, exponent: number, jit: boolean): number {
+  const c = Math.min(count, steps);
+  // jit: pi*count/T -> count*(pi/T), with pi/T folded in float32.
+  const x = jit ? f(c * f(f(Math.PI) / steps)) : f(f(f(Math.PI) * c) / steps);
+  const onePlusCos = f(f(Math.cos(x)) + 1);
+  if (jit && exponent === 1) return f(fma(onePlusCos, f(0.5 * f(1 - alpha)), f(alpha)) * f(init));
+  if (jit && exponent === 2 && alpha === 0) return f(f(onePlusCos * onePlusCos) * f(0.25 * f(init)));
+  const half = f(0.5 * onePlusCos);
+  const powed = exponent === 1 ? half : f(half ** exponent);
+  return f(f(init) * f(f(f(1 - alpha) * powed) + f(alpha)));
+}
+
+/** optax.linear_schedule(init_value, end_value, transition_steps, transition_begin) as a scheduler. */
+export class OptaxLinearSchedule extends Scheduler {
+  private readonly jit: boolean;
+  constructor(optimizer: Optimizer, readonly initValue: number, readonly endValue: number, readonly transitionSteps: number,
+    readonly transitionBegin = 0, options: OptaxScheduleOptions = {}) {
+    super(optimizer, options);
+    if (!Number.isInteger(transitionSteps)) fail("BAD_OPTION", `OptaxLinearSchedule: transitionSteps must be a whole number, got ${transitionSteps}`);
+    if (!Number.isInteger(transitionBegin)) fail("BAD_OPTION", `OptaxLinearSchedule: transitionBegin must be a whole number, got ${transitionBegin}`);
+    this.jit = options.jit ?? true;
+    this.start();
+  }
+  protected compute(): number {
+    return optaxLinear(this.lastEpoch, this.initValue, this.endValue, this.transitionSteps, this.transitionBegin, this.jit);
+  }
+}
+
+/** optax.warmup_cosine_decay_schedule: linear warmup from init to peak, then cosine decay to end by decaySteps. */
+export class OptaxWarmupCosineDecay extends Scheduler {
+  private readonly jit: boolean;
+  constructor(optimizer: Optimizer, readonly initValue: number, readonly peakValue: number, readonly warmupSteps: number,
+    readonly decaySteps: number, readonly endValue = 0, readonly exponent = 1, options: OptaxScheduleOptions = {}) {
+    super(optimizer, options);
+    if (!Number.isInteger(warmupSteps) || warmupSteps < 0) fail("BAD_OPTION", `OptaxWarmupCosineDecay: warmupSteps must be a whole number >= 0, got ${warmupSteps}`);
+    if (!Number.isInteger(decaySteps) || !(decaySteps > warmupSteps)) {
+      fail("BAD_OPTION", `OptaxWarmupCosineDecay: decaySteps must be a whole number > warmupSteps (${warmupSteps}), got ${decaySteps}`);
+    }
+    this.jit = options.jit ?? true;
+    this.start();
+  }
+  protected compute(): number {
+    const s = this.lastEpoch;
+    const w = this.warmupSteps;
+    if (s < w) return optaxLinear(s, this.initValue, this.peakValue, w, 0, this.jit);
+    const alpha = this.peakValue === 0 ? 0 : this.endValue / this.peakValue;
+    return optaxCosine(s - w, this.peakValue, this.decaySteps - w, alpha, this.exponent, this.jit);
   }
 }

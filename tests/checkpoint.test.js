@@ -3,12 +3,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Optimizer, conventions, encodeSafetensors, decodeSafetensors, FusedAdamError } from "../dist/src/index.js";
-import { ready, rng, randomArray, firstBitDiff, ensureTorch, PY } from "./helpers.js";
+import { ready, rng, randomArray, firstBitDiff, tempDir } from "./helpers.js";
+import { needs, TORCH } from "./needs.js";
 
 await ready;
 
@@ -117,12 +117,13 @@ test("a bad file is rejected before anything changes", () => {
       const t = [];
       const d = decodeSafetensors(good);
       for (const [n, e] of d.tensors) {
-        const a = new Float32Array(good.slice(d.dataStart + e.begin, d.dataStart + e.end).buffer);
+        const bytes = good.slice(d.dataStart + e.begin, d.dataStart + e.end).buffer;
+        const a = e.dtype === "F64" ? new Float64Array(bytes) : new Float32Array(bytes);
         if (n.endsWith(".step")) a[0] = 1.5;
         t.push([n, e.shape, a]);
       }
       return encodeSafetensors(t, d.metadata);
-    })(), /step" is 1.5/],
+    })(), /step/],
   ];
   for (const [what, bytes, pattern] of cases) {
     let err;
@@ -132,7 +133,8 @@ test("a bad file is rejected before anything changes", () => {
       err = e;
     }
     assert.ok(err instanceof FusedAdamError, `${what}: expected a FusedAdamError, got ${err}`);
-    assert.match(err.message, pattern, what);
+    assert.is(err.code, "BAD_CHECKPOINT", `${what}: ${err.message}`);
+    assert.match(err.message, pattern, what); // names what is wrong
     assert.equal(snapshot(dst), before, `${what} changed the optimizer`);
   }
   src.dispose();
@@ -140,44 +142,96 @@ test("a bad file is rejected before anything changes", () => {
   dst.dispose();
 });
 
-// --- torch round trip ----------------------------------------------------------------------------
+// --- torch round trips ---------------------------------------------------------------------------
 
-const haveTorch = ensureTorch("the torch round-trip test");
+// The convention that reproduces the installed torch's single-tensor AdamW on ATen's scalar kernels
+// (ATEN_CPU_CAPABILITY=default), by torch major version: torch 2 moves m with lerp_ (torch/optim/adam.py
+// _single_tensor_adam), torch 1.13 with mul_/add_ (the 1.13 knob); x86 builds of torch 2 take Tensor.sqrt
+// from MKL (the sqrt knob; checked on AVX-512 CPUs, golden/real/torch/README.md).
+const ADAMW_FOR_TORCH = { 1: { base: "torch-adamw", torch: "1.13" }, 2: "torch-adamw", "2-mkl-avx512": { base: "torch-adamw", sqrt: "mkl" } };
+let torchPreset;
+function TORCH_CONVENTION() {
+  if (torchPreset) return torchPreset;
+  const probe = "import torch; b = torch.backends; print(torch.__version__, b.mkl.is_available() and b.cpu.get_cpu_capability() == 'AVX512')";
+  const [version, mklAvx512] = execFileSync(TORCH.path, ["-c", probe], { encoding: "utf8" }).trim().split(" ");
+  const major = version.split(".")[0];
+  torchPreset = ADAMW_FOR_TORCH[major === "2" && mklAvx512 === "True" ? "2-mkl-avx512" : major];
+  assert.ok(torchPreset, `no preset reproduces torch ${version}'s AdamW yet (ADAMW_FOR_TORCH)`);
+  return torchPreset;
+}
+const ROUNDTRIP = fileURLToPath(new URL("./torch/roundtrip.py", import.meta.url));
+const torchEnv = { ...process.env, ATEN_CPU_CAPABILITY: "default" };
 
-(haveTorch ? test : test.skip)("a state saved here loads into torch.optim.AdamW.load_state_dict and continues with the same numbers", () => {
-  const dir = mkdtempSync(join(tmpdir(), "fused-adam-torch-"));
+function readAll(path) {
+  const d = decodeSafetensors(new Uint8Array(readFileSync(path)));
+  const get = (name) => {
+    const e = d.tensors.get(name);
+    assert.ok(e, `torch wrote no ${name}`);
+    const bytes = d.bytes.slice(d.dataStart + e.begin, d.dataStart + e.end).buffer;
+    return e.dtype === "F64" ? new Float64Array(bytes) : new Float32Array(bytes);
+  };
+  return { metadata: d.metadata, get };
+}
+
+/** Every weight and moment of `opt` against torch's file, bit for bit; torch's step count too. */
+function sameAsTorch(out, opt, steps, what) {
+  for (const p of opt.params) {
+    assert.is(firstBitDiff(out.get(p.name), p.data), -1, `${what}: weights of ${p.name}`);
+    assert.is(firstBitDiff(out.get(`state.${p.name}.exp_avg`), p.expAvg), -1, `${what}: exp_avg of ${p.name}`);
+    assert.is(firstBitDiff(out.get(`state.${p.name}.exp_avg_sq`), p.expAvgSq), -1, `${what}: exp_avg_sq of ${p.name}`);
+    if (p.maxExpAvgSq) assert.is(firstBitDiff(out.get(`state.${p.name}.max_exp_avg_sq`), p.maxExpAvgSq), -1, `${what}: max_exp_avg_sq of ${p.name}`);
+    assert.is(out.get(`state.${p.name}.step`)[0], steps, `${what}: torch's step of ${p.name}`);
+    assert.is(p.step, steps);
+  }
+}
+
+/** Gradients for `count` steps as one file ("<k>.<name>"), and the same as a list of step(grads) arguments. */
+function gradFile(opt, rand, count) {
+  const list = Array.from({ length: count }, () => gradsFor(rand, opt));
+  const tensors = list.flatMap((g, k) => Object.entries(g).map(([n, a]) => [`${k}.${n}`, opt.param(n).shape, a]));
+  return { list, bytes: encodeSafetensors(tensors, {}) };
+}
+
+needs(TORCH)("fused-adam -> torch 2.13: a stateDict() loads into AdamW.load_state_dict and both continue bit for bit", () => {
+  const dir = tempDir("fused-adam-torch-");
   const rand = rng(21);
   for (const amsgrad of [false, true]) {
-    const opt = make("torch-adamw", 8, { amsgrad });
+    const opt = make(TORCH_CONVENTION(), 8, { amsgrad });
     for (let k = 0; k < 3; k++) opt.step(gradsFor(rand, opt));
     writeFileSync(join(dir, "state.safetensors"), opt.stateDict());
     writeFileSync(join(dir, "weights.safetensors"), opt.saveWeights());
-    const more = [];
-    for (let k = 0; k < 4; k++) {
-      const g = gradsFor(rand, opt);
-      for (const [n, a] of Object.entries(g)) more.push([`${k}.${n}`, opt.param(n).shape, a]);
-      opt.step(g);
-    }
-    writeFileSync(join(dir, "grads.safetensors"), encodeSafetensors(more, {}));
-    // ATen's scalar kernels round every op, as fused-adam's default torch conventions do.
-    execFileSync(PY, [fileURLToPath(new URL("./torch/roundtrip.py", import.meta.url)), ...["state", "weights", "grads", "out"].map((f) => join(dir, `${f}.safetensors`))], {
-      env: { ...process.env, ATEN_CPU_CAPABILITY: "default" },
-    });
-    const out = decodeSafetensors(new Uint8Array(readFileSync(join(dir, "out.safetensors"))));
-    const read = (name) => {
-      const e = out.tensors.get(name);
-      assert.ok(e, `torch wrote no ${name}`);
-      return new Float32Array(out.bytes.slice(out.dataStart + e.begin, out.dataStart + e.end).buffer);
-    };
+    const more = gradFile(opt, rand, 4);
+    writeFileSync(join(dir, "grads.safetensors"), more.bytes);
+    for (const g of more.list) opt.step(g);
+    execFileSync(TORCH.path, [ROUNDTRIP, "continue", ...["state", "weights", "grads", "out"].map((f) => join(dir, `${f}.safetensors`))], { env: torchEnv });
+    const out = readAll(join(dir, "out.safetensors"));
     assert.is(out.metadata.steps, "4");
-    for (const p of opt.params) {
-      assert.is(firstBitDiff(read(p.name), p.data), -1, `weights of ${p.name}`);
-      assert.is(firstBitDiff(read(`state.${p.name}.exp_avg`), p.expAvg), -1);
-      assert.is(firstBitDiff(read(`state.${p.name}.exp_avg_sq`), p.expAvgSq), -1);
-      if (amsgrad) assert.is(firstBitDiff(read(`state.${p.name}.max_exp_avg_sq`), p.maxExpAvgSq), -1);
-      assert.is(read(`state.${p.name}.step`)[0], 7);
-    }
+    sameAsTorch(out, opt, 7, `amsgrad ${amsgrad}`);
     opt.dispose();
+  }
+});
+
+needs(TORCH)("torch 2.13 -> fused-adam: torch's state_dict (float32 step, converted to safetensors) loads and both continue bit for bit", () => {
+  const dir = tempDir("fused-adam-torch-");
+  const rand = rng(31);
+  for (const amsgrad of [false, true]) {
+    const template = make(TORCH_CONVENTION(), 4, { amsgrad });
+    const grads = gradFile(template, rand, 7);
+    writeFileSync(join(dir, "template.safetensors"), template.stateDict());
+    writeFileSync(join(dir, "init.safetensors"), template.saveWeights());
+    writeFileSync(join(dir, "grads.safetensors"), grads.bytes);
+    const files = ["state", "weights", "out"].map((f) => join(dir, `${f}.safetensors`));
+    execFileSync(TORCH.path, [ROUNDTRIP, "export", join(dir, "template.safetensors"), join(dir, "init.safetensors"), join(dir, "grads.safetensors"), "3", ...files], { env: torchEnv });
+    const resumed = make(TORCH_CONVENTION(), 99, { amsgrad }); // other weights: everything comes from torch's files
+    resumed.loadWeights(new Uint8Array(readFileSync(files[1])));
+    resumed.loadStateDict(new Uint8Array(readFileSync(files[0])));
+    assert.is(resumed.param("enc.weight").step, 3);
+    for (const g of grads.list.slice(3)) resumed.step(g);
+    const out = readAll(files[2]);
+    assert.is(out.metadata.steps, "4");
+    sameAsTorch(out, resumed, 7, `amsgrad ${amsgrad}`);
+    template.dispose();
+    resumed.dispose();
   }
 });
 

@@ -8,14 +8,16 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "../examples/mnist-browser/server.js";
 import { launch } from "../examples/mnist/screenshot.js";
+import { needs, CHROMIUM } from "./needs.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const shot = join(root, "examples", "mnist-browser", "out", "demo.png");
 
-test("demo: trains MNIST in Chromium with a picked convention, live charts, >= 90% after 2 epochs", async () => {
+needs(CHROMIUM)("demo: trains MNIST in Chromium with a picked convention, live charts, >= 90% after 2 epochs", async () => {
   const server = await serve({ port: 0, idleMinutes: 5 });
-  const browser = await launch();
+  let browser;
   try {
+    browser = await launch();
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 1000, height: 900 });
     const problems = [];
@@ -54,7 +56,7 @@ test("demo: trains MNIST in Chromium with a picked convention, live charts, >= 9
     mkdirSync(dirname(shot), { recursive: true });
     await page.screenshot({ path: shot, fullPage: true });
   } finally {
-    await browser.close();
+    await browser?.close();
     server.close();
     server.closeAllConnections?.();
   }

@@ -1,5 +1,7 @@
 // Shared test helpers: a seeded generator and float32 bit comparison.
-import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { init } from "../dist/src/index.js";
 import { rng } from "./rng.js";
 export { rng };
@@ -30,24 +32,14 @@ export function firstBitDiff(a, b) {
   return -1;
 }
 
-/** Debian's python, where python3-torch installs (a pyenv python3 on PATH would not see it). */
-export const PY = "/usr/bin/python3";
+const tempDirs = [];
+process.on("exit", () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
 
-function torchAvailable() {
-  return spawnSync(PY, ["-c", "import torch"], { stdio: "ignore" }).status === 0;
-}
-
-/**
- * Whether real torch is importable, installing Debian's python3-torch when absent and running as root.
- * Prints a visible message when it cannot be had; the caller then registers its test as skipped.
- */
-export function ensureTorch(purpose) {
-  if (torchAvailable()) return true;
-  if (process.getuid?.() === 0) {
-    console.log(`installing Debian's python3-torch for ${purpose} ...`);
-    spawnSync("bash", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch"], { stdio: "ignore" });
-  }
-  if (torchAvailable()) return true;
-  console.log(`SKIPPED: ${purpose}: Debian's python3-torch is not installed and could not be installed here`);
-  return false;
+/** A fresh temporary folder, removed when the process exits. */
+export function tempDir(prefix) {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
 }

@@ -69,7 +69,8 @@ test("throw: an error naming the parameters with non-finite gradients, and nothi
     err = e;
   }
   assert.ok(err instanceof FusedAdamError);
-  assert.match(err.message, /non-finite gradient \(NaN or Infinity\) in "a"; nothing was changed/);
+  assert.is(err.code, "NON_FINITE");
+  assert.ok(err.message.includes('"a"'), err.message);
   same(opt, s);
   opt.dispose();
 });

@@ -58,8 +58,8 @@ test("python's value of 0.9 ** 4 (0.6561), which V8's Math.pow misses by one ulp
 });
 
 test("powi rejects a fractional or negative exponent", () => {
-  assert.throws(() => powi(0.9, 1.5), /whole number/);
-  assert.throws(() => powi(0.9, -1), /whole number/);
+  assert.throws(() => powi(0.9, 1.5), (e) => e.code === "BAD_OPTION");
+  assert.throws(() => powi(0.9, -1), (e) => e.code === "BAD_OPTION");
 });
 
 test.run();

@@ -1,4 +1,4 @@
-// Schedules against real torch (Debian's python3-torch): every rate, epoch by epoch, exactly equal.
+// Schedules against real torch (the project's Python venv, npm run python:setup): every rate, epoch by epoch, exactly equal.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
@@ -7,11 +7,11 @@ import {
   Optimizer, LambdaLR, CosineAnnealingLR, StepLR, ExponentialLR, OneCycleLR, BertSchedule,
   linearWithWarmup, cosineWithWarmup, polynomialWithWarmup, withWarmup, constant,
 } from "../dist/src/index.js";
-import { ready, ensureTorch, PY } from "./helpers.js";
+import { ready } from "./helpers.js";
+import { needs, TORCH, unitTier } from "./needs.js";
 
 await ready;
-const haveTorch = ensureTorch("the scheduler tests against torch");
-const torch = haveTorch ? JSON.parse(execFileSync(PY, [fileURLToPath(new URL("./torch/schedules.py", import.meta.url))], { encoding: "utf8" })) : null;
+const torch = !unitTier && TORCH.path ? JSON.parse(execFileSync(TORCH.path, [fileURLToPath(new URL("./torch/schedules.py", import.meta.url))], { encoding: "utf8" })) : null;
 
 function trace(make, epochs) {
   const opt = new Optimizer([{ name: "p", shape: [1] }], { lr: 0.01 });
@@ -40,7 +40,7 @@ const CASES = {
 };
 
 for (const [name, [make, epochs]] of Object.entries(CASES)) {
-  (haveTorch ? test : test.skip)(`${name}: every rate equals torch's`, () => {
+  needs(TORCH)(`${name}: every rate equals torch's`, () => {
     const got = trace(make, epochs);
     assert.equal(got.lr, torch[name].lr);
     if (torch[name].beta1) assert.equal(got.beta1, torch[name].beta1, "OneCycle's beta1 cycle");

@@ -1,24 +1,26 @@
 #!/usr/bin/env node
-// Renders an HTML file (the report) to PNG with Debian's Chromium driven by playwright-core:
+// Renders an HTML file (the report) to PNG with Chromium driven by playwright-core (CHROMIUM_PATH, or
+// chromium, chromium-browser or google-chrome on PATH):
 //   node examples/mnist/screenshot.js [report.html] [out.png] [width]
 // The README's examples/mnist/report.png was made this way from an `npm start` run.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const CHROMIUM_FLAGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync",
-];
+import { CHROMIUM_FLAGS, requireChromium } from "../../scripts/chromium.js";
 
 /** Launches a headless Chromium with a fresh profile; `close()` also removes the profile. */
 export async function launch() {
+  const executablePath = requireChromium();
   const { chromium } = await import("playwright-core");
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   const profile = mkdtempSync(join(tmpdir(), "fused-adam-demo-"));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, timeout: 60_000 });
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: CHROMIUM_FLAGS, timeout: 60_000 });
+  } catch (e) {
+    rmSync(profile, { recursive: true, force: true });
+    throw e;
+  }
   return {
     context,
     async close() {

@@ -3,29 +3,9 @@
 // that loader, memory and threads depend on it and not on each other.
 import { fail } from "../errors.js";
 import type { Pool } from "./threads.js";
+import type { Backend, KernelExports } from "./types.js";
 
-export interface KernelExports {
-  memory: WebAssembly.Memory;
-  /** One step over the padded element positions [from, to) of the records (assembly/index.ts). */
-  step(table: number, count: number, from: number, to: number): void;
-  heapBase(): number;
-  /** Per-tensor norms of records [first, last); the scale is read from the norms area (assembly/norm.ts). */
-  gradNorms(table: number, count: number, first: number, last: number, out: number, recipe: number): number;
-  /** torch's norm of the per-tensor norms, written to the norms area. */
-  normOfNorms(out: number, count: number, recipe: number): void;
-  simd: WebAssembly.Global;
-}
-
-export interface Backend {
-  /** "simd" (f32x4) or "scalar". */
-  build: "simd" | "scalar";
-  /** Why this build was chosen. */
-  reason: string;
-  /** Threads a step may use (1 unless init({ threads }) started workers). */
-  threads: number;
-  /** Why threads are on or off. */
-  threadsReason: string;
-}
+export type { Backend, KernelExports } from "./types.js";
 
 let kernel: KernelExports | undefined;
 let backendInfo: Backend | undefined;
@@ -43,12 +23,12 @@ export function isLoaded(): boolean {
 }
 
 export function getKernel(): KernelExports {
-  if (!kernel) fail("fused-adam is not initialized: call `await init()` once before creating an optimizer");
+  if (!kernel) fail("NOT_INITIALIZED", "fused-adam is not initialized: call `await init()` once before creating an optimizer");
   return kernel;
 }
 
 export function backend(): Backend {
-  if (!backendInfo) fail("fused-adam is not initialized: call `await init()` first");
+  if (!backendInfo) fail("NOT_INITIALIZED", "fused-adam is not initialized: call `await init()` first");
   return backendInfo;
 }
 

@@ -1,15 +1,29 @@
 // Loading the kernel. Runtime-neutral: it takes what the entry point hands it (a compiled module, bytes, a
 // URL or a Response) and never reads files itself, so the same code serves Node, Deno, Bun, browsers and
 // workerd (which forbids compiling from bytes and passes a precompiled WebAssembly.Module).
-import { fail, FusedAdamError } from "../errors.js";
-import { installKernel, isLoaded, type Backend, type KernelExports } from "./kernel.js";
+import { fail, show, FusedAdamError } from "../errors.js";
+import { backend, installKernel, isLoaded } from "./kernel.js";
 import { alloc } from "./memory.js";
 import { runtimeKind } from "./spawn.js";
 import { ctrlInts, startPool } from "./threads.js";
+import type { Backend, KernelExports, ResponseLike, UrlLike, WasmBytes, WasmModule } from "./types.js";
 
-export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response | PromiseLike<Response>;
+/** A precompiled module, the bytes of a .wasm build, its URL (object or string), or a fetch Response. */
+export type WasmSource = WasmModule | WasmBytes | UrlLike | string | ResponseLike | PromiseLike<ResponseLike>;
 
 let pending: Promise<void> | undefined;
+
+/** What the first init() asked for (a later, different request is refused). */
+interface Asked {
+  threads: number;
+  simd: boolean;
+  source: boolean;
+}
+let asked: Asked | undefined;
+
+function describe(a: Asked): string {
+  return a.source ? "init(<wasm source>)" : `init({ threads: ${a.threads}${a.simd ? "" : ", simd: false"} })`;
+}
 
 // A module with one f32x4 instruction: WebAssembly.validate tells whether this engine runs SIMD.
 const SIMD_PROBE = new Uint8Array([
@@ -27,14 +41,15 @@ export function simdSupported(): boolean {
 async function toModule(source: WasmSource): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   // Bytes first: in Node, merely reading the global `Response` loads its fetch implementation (~20 ms).
-  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source);
-  if (typeof source === "string" || source instanceof URL) source = fetch(source);
-  if (typeof (source as PromiseLike<Response>).then === "function") source = await source;
-  if (typeof Response !== "undefined" && source instanceof Response) {
-    if (!source.ok) fail(`init: fetching the wasm failed with HTTP ${source.status}`);
-    source = await source.arrayBuffer();
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source as BufferSource);
+  let s: unknown = source;
+  if (typeof s === "string" || s instanceof URL) s = fetch(s);
+  if (typeof (s as PromiseLike<Response>).then === "function") s = await s;
+  if (typeof Response !== "undefined" && s instanceof Response) {
+    if (!s.ok) fail("INIT_FAILED", `init: fetching the wasm failed with HTTP ${s.status}`);
+    s = await s.arrayBuffer();
   }
-  return WebAssembly.compile(source as BufferSource);
+  return WebAssembly.compile(s as BufferSource);
 }
 
 export interface Sources {
@@ -85,9 +100,18 @@ function sharedMemory(): WebAssembly.Memory {
  * Loads the kernel once. `explicit` is what the user passed to init() (used as is); otherwise `sources`
  * gives the SIMD build when the engine validates SIMD, else the scalar build, unless `forceScalar`.
  */
-export function load(explicit: WasmSource | undefined, sources: Sources, forceScalar: boolean, threads = 1): Promise<void> {
-  if (isLoaded()) return Promise.resolve();
-  if (pending) return pending;
+export function load(explicit: WasmSource | undefined, sources: Sources, forceScalar: boolean, threads = 1, specific = true): Promise<void> {
+  const want: Asked = { threads, simd: !forceScalar, source: explicit !== undefined };
+  if (isLoaded() || pending) {
+    // One kernel per process: a later init() that asks for something else cannot have it. Saying so beats
+    // running on 1 thread while the caller believes it asked for 2.
+    if (specific && asked && (want.source || want.threads !== asked.threads || want.simd !== asked.simd)) {
+      const now = isLoaded() ? `${backend().build} build, ${backend().threads} thread${backend().threads > 1 ? "s" : ""}` : "loading";
+      return Promise.reject(new FusedAdamError("ALREADY_INITIALIZED", `init: the kernel is already loaded (${now}) by an earlier init(); ${describe(want)} cannot change that: call init() with the options you want once, before anything else loads it`));
+    }
+    return pending ?? Promise.resolve();
+  }
+  asked = want;
   pending = (async () => {
     if (threads > 1 && explicit === undefined) {
       const why = threadsUnavailable(sources, forceScalar);
@@ -100,8 +124,15 @@ export function load(explicit: WasmSource | undefined, sources: Sources, forceSc
       const why = threads > 1 ? "1 thread: init() was given a wasm module, which has no threads" : "1 thread (init({ threads }) starts workers)";
       await load1(explicit, sources, forceScalar, why);
     }
-  })();
-  pending.catch(() => (pending = undefined));
+  })().catch((e: unknown) => {
+    // A wasm that does not compile or instantiate (a CompileError, a LinkError, a failed fetch): one code.
+    if (e instanceof FusedAdamError) throw e;
+    throw new FusedAdamError("INIT_FAILED", `init: the wasm could not be loaded (${String((e as Error)?.message ?? e)})`);
+  });
+  pending.catch(() => {
+    pending = undefined;
+    asked = undefined;
+  });
   return pending;
 }
 
@@ -172,10 +203,13 @@ export function initWith(source: WasmSource | InitOptions | undefined, sources: 
   const opts = isOptions ? (source as InitOptions) : undefined;
   const t = opts?.threads;
   if (t !== undefined && t !== "auto" && !(Number.isInteger(t) && t >= 1 && t <= 64)) {
-    return Promise.reject(new FusedAdamError(`init: threads is ${String(t)}; it must be a whole number from 1 to 64, or "auto"`));
+    return Promise.reject(new FusedAdamError("BAD_OPTION", `init: threads is ${show(t)}; it must be a whole number from 1 to 64, or "auto"`));
   }
   const threads = t === "auto" ? autoThreads() : t ?? 1;
-  return load(isOptions ? undefined : (source as WasmSource | undefined), sources, opts?.simd === false, threads);
+  // init() and init({}) take whatever is loaded; options or a source ask for something in particular.
+  const specific = isOptions ? opts?.threads !== undefined || opts?.simd !== undefined : source !== undefined;
+  return load(isOptions ? undefined : (source as WasmSource | undefined), sources, opts?.simd === false, threads, specific);
 }
 
-export { backend, getKernel, getPool, type Backend, type KernelExports } from "./kernel.js";
+export { backend, getKernel, getPool } from "./kernel.js";
+export type { Backend, KernelExports } from "./types.js";

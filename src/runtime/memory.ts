@@ -15,11 +15,12 @@ interface Block {
 
 let free: Block[] | undefined; // sorted by address
 let top = 0; // end of the managed range (the memory's current size)
+let base = 0; // start of the managed range: the kernel's heap base (the memory may start with 0 pages)
 
 function setup(): void {
   if (free) return;
   const k = getKernel();
-  const base = Math.ceil(k.heapBase() / ALIGN) * ALIGN;
+  base = Math.ceil(k.heapBase() / ALIGN) * ALIGN;
   top = k.memory.buffer.byteLength;
   free = base < top ? [{ at: base, size: top - base }] : [];
 }
@@ -43,12 +44,12 @@ export function alloc(size: number, what: string): number {
   // Grow: reuse a free block that ends at the top of memory.
   const last = blocks[blocks.length - 1];
   const tail = last && last.at + last.size === top ? last.size : 0;
-  const start = top - tail;
-  const pages = Math.ceil((need - tail) / PAGE);
+  const start = Math.max(top - tail, base);
+  const pages = Math.ceil((start + need - top) / PAGE);
   const memory = getKernel().memory;
   const current = memory.buffer.byteLength / PAGE;
   if (current + pages > MAX_PAGES) {
-    fail(
+    fail("OUT_OF_MEMORY",
       `${what}: out of memory: needs ${need} more bytes, but the wasm32 memory is limited to 4 GiB ` +
         `and ${current * PAGE} bytes are already in use`,
     );
@@ -56,7 +57,7 @@ export function alloc(size: number, what: string): number {
   try {
     memory.grow(pages);
   } catch (e) {
-    fail(`${what}: out of memory: the engine refused to grow the wasm memory by ${pages * PAGE} bytes (${e})`);
+    fail("OUT_OF_MEMORY", `${what}: out of memory: the engine refused to grow the wasm memory by ${pages * PAGE} bytes (${e})`);
   }
   if (tail) blocks.pop();
   top = memory.buffer.byteLength;

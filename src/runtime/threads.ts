@@ -11,7 +11,8 @@
 // starts on), so each element goes through the same operations as in a one-thread step; norms for clipping
 // are computed whole per tensor (tensors are dealt out to threads, never split), and the norm of the norms
 // is taken by the caller from the per-tensor results. The bits are those of one thread.
-import type { KernelExports } from "./kernel.js";
+import { LINE_FLOATS } from "../../assembly/abi.js";
+import type { KernelExports, WasmMemory, WasmModule } from "./types.js";
 import { spawn, type Spawned } from "./spawn.js";
 
 // Control block layout, in int32 slots. The job counter, the done counter and the job description sit on
@@ -96,7 +97,7 @@ export class Pool {
     private readonly kernel: KernelExports,
     private readonly workers: Spawned[],
     ctrl: number,
-    memory: WebAssembly.Memory,
+    memory: WasmMemory,
   ) {
     this.size = workers.length + 1;
     this.c = new Int32Array(memory.buffer, ctrl, ctrlInts(this.size));
@@ -161,7 +162,7 @@ export class Pool {
  * Starts `threads - 1` workers on the threads build `module` and its shared `memory`, with the control
  * block at byte `ctrl` (ctrlInts(threads) int32s, zeroed).
  */
-export async function startPool(kernel: KernelExports, module: WebAssembly.Module, memory: WebAssembly.Memory, ctrl: number, threads: number): Promise<Pool> {
+export async function startPool(kernel: KernelExports, module: WasmModule, memory: WasmMemory, ctrl: number, threads: number): Promise<Pool> {
   const workers: Spawned[] = [];
   try {
     for (let i = 1; i < threads; i++) {
@@ -187,8 +188,8 @@ export async function startPool(kernel: KernelExports, module: WebAssembly.Modul
  */
 export function splitPositions(total: number, threads: number): Uint32Array {
   const b = new Uint32Array(threads + 1);
-  const lines = total / 16;
-  for (let i = 1; i < threads; i++) b[i] = Math.round((lines * i) / threads) * 16;
+  const lines = total / LINE_FLOATS;
+  for (let i = 1; i < threads; i++) b[i] = Math.round((lines * i) / threads) * LINE_FLOATS;
   b[threads] = total;
   return b;
 }

@@ -27,13 +27,17 @@ const scheduler = config.scheduler === "lambda"
 let k = 0;
 for (const p of opt.params) for (let i = 0; i < p.size; i++) p.grad[i] = Math.sin(++k) * 0.05;
 const grad = opt.params[1].grad;
+// step(grads): the gradients copied in from an object of arrays or a Map (made once, reused every step).
+const given = config.grads === "map"
+  ? new Map(opt.params.map((p) => [p.name, p.grad.slice()]))
+  : config.grads === "object" ? Object.fromEntries(opt.params.map((p) => [p.name, p.grad.slice()])) : undefined;
 
 // A non-finite gradient every `badEvery` steps exercises the skip path (and the loss scale's back-off).
 function run(n) {
   const bad = config.badEvery ?? 0;
   for (let i = 0; i < n; i++) {
     if (bad && i % bad === 0) grad[0] = Infinity;
-    opt.step();
+    opt.step(given);
     if (bad && i % bad === 0) grad[0] = 0.01;
     scheduler.step();
   }

@@ -8,23 +8,20 @@
 //   node tests/runtimes/matrix.js [runtime...] [--json]     (after npm run build)
 //
 // tests/runtimes.test.js drives the same functions under uvu. Every server and child process binds
-// 127.0.0.1 only and is stopped at the end, or by its own timeout if this process dies first.
+// 127.0.0.1 only and is stopped in a finally, or by its own timeout if this process dies first. Chromium
+// is looked up as a user has it (scripts/chromium.js); the Node LTS project is installed when missing.
 import { spawn, execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, extname, join, normalize, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CHROMIUM_FLAGS, requireChromium } from "../../scripts/chromium.js";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const goldenDir = process.env.FUSED_ADAM_GOLDEN ?? join(root, "golden", "seed");
 const bin = (name) => join(root, "node_modules", ".bin", name);
 export const nodeLts = join(root, "tests", "runtimes", "node-lts", "node_modules", ".bin", "node");
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_FLAGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync",
-];
 const CHILD_TIMEOUT = 120_000; // no single runtime takes a tenth of this; a hung one is killed
 
 /** Golden trace files relative to goldenDir, in scripts/conformance.js order (top level, then folders). */
@@ -64,7 +61,7 @@ function run(cmd, args, opts = {}) {
 export async function prepare() {
   if (!existsSync(join(root, "dist", "src", "index.js"))) throw new Error("dist/ is missing: run npm run build first");
   const dir = mkdtempSync(join(tmpdir(), "fused-adam-runtimes-"));
-  const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", dir], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
+  const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", dir], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
   const tarball = join(dir, packed[0].filename);
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "fused-adam-runtime-fixture", private: true, type: "module" }, null, 2));
   const inst = await run("npm", ["install", tarball, "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts"], { cwd: dir });
@@ -126,8 +123,16 @@ async function cli(ctx, name, cmd, args, env = {}) {
 
 export const node20 = (ctx) => cli(ctx, "node", process.execPath, []);
 
-export function nodeLtsRuntime(ctx) {
-  if (!existsSync(nodeLts)) throw new Error(`the Node LTS runtime is not installed: npm ci --prefix tests/runtimes/node-lts (looked for ${nodeLts})`);
+/** Installs the Node LTS project (tests/runtimes/node-lts, the npm registry's node package) when missing. */
+export async function ensureNodeLts() {
+  if (existsSync(nodeLts)) return;
+  const dir = join(root, "tests", "runtimes", "node-lts");
+  const r = await run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: dir });
+  if (r.code !== 0 || !existsSync(nodeLts)) throw new Error(`installing the Node LTS (npm ci in ${dir}) failed:\n${r.err.slice(-2000)}`);
+}
+
+export async function nodeLtsRuntime(ctx) {
+  await ensureNodeLts();
   return cli(ctx, "node LTS", nodeLts, []);
 }
 
@@ -141,7 +146,7 @@ export function deno(ctx) {
 export const bun = (ctx) => cli(ctx, "bun", bin("bun"), ["run"], { DO_NOT_TRACK: "1", BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" });
 
 // ---------------------------------------------------------------------------------------------------------
-// Chromium: a static server on 127.0.0.1 and playwright-core driving Debian's chromium.
+// Chromium: a static server on 127.0.0.1 and playwright-core driving the Chromium scripts/chromium.js finds.
 
 const MIME = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json", ".wasm": "application/wasm", ".css": "text/css" };
 
@@ -178,15 +183,15 @@ export async function viteBuilds(ctx) {
 
 /** Launches chromium, opens each page path and returns its window.__result. */
 export async function chromiumPages(ctx, paths) {
+  const executablePath = requireChromium();
   const { chromium } = await import("playwright-core");
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium`);
   const server = await serve(ctx);
   const { port } = server.address();
   const profile = mkdtempSync(join(tmpdir(), "fused-adam-chromium-"));
   const watchdog = setTimeout(() => server.close(), CHILD_TIMEOUT * 2).unref();
   let browser;
   try {
-    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, timeout: 60_000 });
+    browser = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: CHROMIUM_FLAGS, timeout: 60_000 });
     const out = {};
     for (const path of paths) {
       const page = await browser.newPage();
@@ -206,6 +211,7 @@ export async function chromiumPages(ctx, paths) {
     await browser?.close().catch(() => {});
     clearTimeout(watchdog);
     server.close();
+    server.closeAllConnections();
     rmSync(profile, { recursive: true, force: true });
   }
 }
@@ -313,7 +319,9 @@ export async function workerd(ctx, plan = [["workerd", ["simd", "scalar"]], ["ed
     const body = (s) => `{"simd":${s.simd},"runtime":${JSON.stringify(`workerd (${s.name.replace(/-(simd|scalar)$/, "")} condition)`)},"traces":${traces()}}`;
     const out = {};
     for (const s of services) {
-      const res = await fetch(`http://127.0.0.1:${ports[s.name]}/`, { method: "POST", body: body(s), headers: { "content-type": "application/json" } });
+      const res = await fetch(`http://127.0.0.1:${ports[s.name]}/`, {
+        method: "POST", body: body(s), headers: { "content-type": "application/json" }, signal: AbortSignal.timeout(CHILD_TIMEOUT),
+      });
       const json = await res.json().catch(() => ({ error: `HTTP ${res.status}, not JSON` }));
       out[s.name] = { ...json, bundle: s.bundle };
     }

@@ -1,4 +1,4 @@
-// Threads in Chromium (Debian's, driven by playwright-core): pages served on 127.0.0.1 from the repository,
+// Threads in Chromium (scripts/chromium.js finds it; playwright-core drives it): pages served on 127.0.0.1 from the repository,
 // with and without the COOP/COEP headers that make a page cross-origin isolated. Returns, per page, what
 // the page reported: { isolated, backend, hashes: { one, all, auto } } or { error }.
 import { createServer } from "node:http";
@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CHROMIUM_FLAGS, requireChromium } from "../../scripts/chromium.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>threads</title>
 <script type="module">
@@ -48,14 +48,13 @@ function serve() {
 
 /** Runs the page isolated and not; returns [isolatedResult, plainResult]. */
 export async function inChromium() {
+  const executablePath = requireChromium();
   const { chromium } = await import("playwright-core");
   const server = await serve();
   const profile = mkdtempSync(join(tmpdir(), "fused-adam-threads-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, timeout: 60_000,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update"],
-  });
+  let context;
   try {
+    context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, timeout: 60_000, args: CHROMIUM_FLAGS });
     const out = [];
     for (const query of ["?isolated", ""]) {
       const page = await context.newPage();
@@ -66,9 +65,10 @@ export async function inChromium() {
     }
     return out;
   } finally {
-    await context.close().catch(() => {});
+    await context?.close().catch(() => {});
     rmSync(profile, { recursive: true, force: true });
     server.close();
+    server.closeAllConnections();
   }
 }
 

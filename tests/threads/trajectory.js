@@ -25,11 +25,23 @@ const RUNS = [
   { convention: "torch-adamw", weightDecay: 0.01, clipGradNorm: 1 },
   { convention: "torch-adam", weightDecay: 1e-3, amsgrad: true, clipGradNorm: { maxNorm: 0.5, mode: "optax" } },
   { convention: { base: "torch-adamw", fma: true }, weightDecay: 0.05, clipGradNorm: 2 },
+  // torch 2.x's fused kernel (its tail, the last n % 8, computes v otherwise) with MKL's square root.
+  { convention: { base: "torch-adamw", fma: true, impl: "fused", sqrt: "mkl" }, weightDecay: 0.01, clipGradNorm: 1 },
   { convention: { base: "torch-adamw", fast: true }, weightDecay: 0.01, maximize: true },
   { convention: "caffe-adam", weightDecay: 5e-4, clipGradNorm: { maxNorm: 2, mode: "caffe" } },
   { convention: "hf-adamw", weightDecay: 0.02, inject: true, nonFinite: "skip", lossScale: { init: 1024, growthInterval: 5 }, clipGradNorm: 3 },
   { convention: "mxnet-adam", weightDecay: 1e-3, gradScale: 0.125, clipValue: 0.5, inject: true },
   { convention: "optax-adamw", weightDecay: 1e-4, epsRoot: 1e-12 },
+  { algorithm: "lion", convention: "optax-adamw", weightDecay: 0.1, clipGradNorm: { maxNorm: 1, mode: "optax" } },
+  { algorithm: "lion", weightDecay: 0.1, inject: true },
+  { algorithm: "adamax", convention: { base: "torch-adam", fma: true }, weightDecay: 0.01, clipGradNorm: 1, maximize: true },
+  { algorithm: "adamax", convention: "keras-adamw", weightDecay: 0.05, inject: true },
+  { algorithm: "adamax", convention: "optax-adamw", clipGradNorm: { maxNorm: 1, mode: "optax" } },
+  { algorithm: "nadam", convention: { base: "torch-adamw", fma: true, sqrt: "mkl" }, weightDecay: 0.02, clipGradNorm: 1 },
+  { algorithm: "nadam", convention: { base: "torch-adam", impl: "foreach" }, weightDecay: 0.01, inject: true },
+  { algorithm: "radam", convention: { base: "torch-adamw", impl: "foreach", fma: true, sqrt: "mkl" }, weightDecay: 0.02, clipGradNorm: 1 },
+  { algorithm: "radam", convention: "torch-adam", weightDecay: 0.01, inject: true },
+  { algorithm: "nadam", convention: { base: "keras-adamw", xla: true, jit: false }, weightDecay: 0.01, clipGradNorm: { maxNorm: 1, mode: "keras" } },
 ];
 
 export function trajectory(Optimizer, { threads = "auto", steps = 12 } = {}) {
@@ -56,7 +68,7 @@ export function trajectory(Optimizer, { threads = "auto", steps = 12 } = {}) {
         mixF64(res.lossScale);
         word(res.skipped ? 1 : 0);
       }
-      for (const p of opt.params) [p.data, p.expAvg, p.expAvgSq, ...(p.maxExpAvgSq ? [p.maxExpAvgSq] : [])].forEach(mixF32);
+      for (const p of opt.params) [p.data, ...opt.algorithm.states.map((s) => p.state(s.key)), ...(p.maxExpAvgSq ? [p.maxExpAvgSq] : [])].forEach(mixF32);
     } finally {
       opt.dispose();
     }
