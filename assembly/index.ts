@@ -13,6 +13,7 @@ import {
   TORCH_ADAM, TORCH_ADAM_L2, TORCH_ADAMW, LERP_ADAM, LERP_ADAM_L2, LERP_ADAMW, FAST_ADAM, FAST_ADAM_L2, FAST_ADAMW,
 } from "./abi";
 import { splat, add, sub, mul, div, sqrt, min, max, neg, fma } from "./lanes";
+import { gradStage, torchFirstMoment, torchSecondMoment } from "./stages";
 import { sqrtR14 } from "./sqrt14";
 import { bodyXla } from "./xla";
 import { familySegment } from "./family";
@@ -186,9 +187,7 @@ function generic(rec: usize, flags: u32, a: usize, b: usize): void {
 
   // Gradient: rescale / unscale / clip coefficient / maximize sign, the L2 term (torch Adam, Caffe,
   // MXNet >= 0.9), then MXNet's per-element clip.
-  if (flags & F_SCALE) g = mul<T>(g, rs);
-  if (flags & F_L2) g = fused ? fma<T>(wd, p, g) : add<T>(g, mul<T>(wd, p));
-  if (flags & F_CLIP) g = min<T>(max<T>(g, nclip), clip);
+  g = gradStage<T>(flags, g, p, rs, wd, clip, nclip);
 
   // Decay of the weight before the update.
   if (flags & F_PRE_MUL) p = mul<T>(p, pre);
@@ -197,14 +196,7 @@ function generic(rec: usize, flags: u32, a: usize, b: usize): void {
 
   // First moment: m = b1*m + (1-b1)*g, TF's m += (g-m)*(1-b1), or the lerp m + w*(g-m) / g + (w-1)*(g-m).
   if (flags & F_M_DELTA) m = add<T>(m, mul<T>(sub<T>(g, m), c1));
-  else if (flags & F_M_LERP) {
-    const d = sub<T>(g, m);
-    const base = flags & F_M_LERP_END ? g : m;
-    m = fused ? fma<T>(lw, d, base) : add<T>(base, mul<T>(lw, d));
-  } else {
-    const bm = mul<T>(m, b1);
-    m = fused ? fma<T>(c1, g, bm) : add<T>(bm, mul<T>(c1, g));
-  }
+  else m = torchFirstMoment<T>(flags, m, g, b1, c1, lw);
 
   // Second moment: torch's addcmul (c2*g)*g, the (g*g) form, or TF's v += (g*g-v)*(1-b2).
   if (flags & F_V_DELTA) v = add<T>(v, mul<T>(sub<T>(mul<T>(g, g), v), c2));
@@ -212,7 +204,7 @@ function generic(rec: usize, flags: u32, a: usize, b: usize): void {
     const bv = mul<T>(v, b2);
     if (flags & F_V_SQ) v = add<T>(bv, mul<T>(c2, mul<T>(g, g)));
     else if (flags & F_V_FMA_ALT) v = fused ? fma<T>(v, b2, mul<T>(mul<T>(c2, g), g)) : add<T>(bv, mul<T>(mul<T>(c2, g), g));
-    else v = fused ? fma<T>(mul<T>(c2, g), g, bv) : add<T>(bv, mul<T>(mul<T>(c2, g), g));
+    else v = torchSecondMoment<T>(flags, v, g, b2, c2);
   }
   store<T>(mp + o, m);
   store<T>(vp + o, v);

@@ -13,6 +13,7 @@ import {
   F_SQRT_R14, F_XLA, A_KERAS,
 } from "./abi";
 import { add, sub, mul, div, sqrt, min, max, neg, fma } from "./lanes";
+import { gradStage, torchFirstMoment, torchSecondMoment } from "./stages";
 import { sqrtR14 } from "./sqrt14";
 import { scalar, q } from "./record";
 
@@ -61,22 +62,12 @@ import { scalar, q } from "./record";
 
   // Gradient (maximize and clipping in RS; L2 as grad.add(param, alpha=wd), one FMA in the vector kernels),
   // or the decoupled shrink param.mul_(1 - lr*wd).
-  if (flags & F_SCALE) g = mul<T>(g, rs);
-  if (flags & F_L2) g = fused ? fma<T>(wd, p, g) : add<T>(g, mul<T>(wd, p));
-  if (flags & F_CLIP) g = min<T>(max<T>(g, nclip), clip);
+  g = gradStage<T>(flags, g, p, rs, wd, clip, nclip);
   if (flags & F_PRE_MUL) p = mul<T>(p, pre);
 
   // exp_avg.lerp_(grad, 1-beta1) (aten Lerp.h), else b1*m + (1-b1)*g; exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2).
-  if (flags & F_M_LERP) {
-    const d = sub<T>(g, m);
-    const base = flags & F_M_LERP_END ? g : m;
-    m = fused ? fma<T>(lw, d, base) : add<T>(base, mul<T>(lw, d));
-  } else {
-    const bm = mul<T>(m, b1);
-    m = fused ? fma<T>(c1, g, bm) : add<T>(bm, mul<T>(c1, g));
-  }
-  const bv = mul<T>(v, b2);
-  v = fused ? fma<T>(mul<T>(c2, g), g, bv) : add<T>(bv, mul<T>(mul<T>(c2, g), g));
+  m = torchFirstMoment<T>(flags, m, g, b1, c1, lw);
+  v = torchSecondMoment<T>(flags, v, g, b2, c2);
   store<T>(mp + o, m);
   store<T>(vp + o, v);
 
