@@ -423,15 +423,20 @@ export function gradientStage(h: StepInputs, out: Float32Array): number {
   return flags;
 }
 
-// Betas, 1 - beta (rounded as the framework rounds it), eps, and the moment recipe.
-function momentStage(k: Knobs, h: StepInputs, out: Float32Array): number {
-  let flags = 0;
+/** The betas and 1 - beta, rounded as the framework rounds them (float32 betas first where oneMinusBeta is "f32"). */
+export function betaStage(k: Knobs, h: StepInputs, out: Float32Array): void {
   const b1 = h.beta1;
   const b2 = h.beta2;
   out[abi.S_B1] = b1;
   out[abi.S_B2] = b2;
   out[abi.S_C1] = k.oneMinusBeta === "f32" ? 1 - f(b1) : 1 - b1;
   out[abi.S_C2] = k.oneMinusBeta === "f32" ? 1 - f(b2) : 1 - b2;
+}
+
+// Betas, 1 - beta (rounded as the framework rounds it), eps, and the moment recipe.
+function momentStage(k: Knobs, h: StepInputs, out: Float32Array): number {
+  let flags = 0;
+  betaStage(k, h, out);
   out[abi.S_EPS] = h.eps;
   if (k.moments === "sq") flags |= abi.F_V_SQ;
   else if (k.moments === "tf") flags |= abi.F_M_DELTA | abi.F_V_DELTA;
@@ -444,15 +449,23 @@ function momentStage(k: Knobs, h: StepInputs, out: Float32Array): number {
 
 // torch 2.x: exp_avg.lerp_(grad, 1-beta1). ATen's lerp takes self + w*(end-self) for |w| < 0.5, else
 // end - (end-self)*(1-w), the same bits as end + (w-1)*(end-self) (aten/src/ATen/native/Lerp.h).
-function lerpStage(k: Knobs, h: StepInputs, out: Float32Array): number {
+/**
+ * torch 2.x's exp_avg.lerp_(grad, 1 - beta1): the float32 weight, and which of ATen's two lerp forms runs
+ * (Lerp.h: m + w*(g-m) for |w| < 0.5, else g + (w-1)*(g-m)).
+ */
+export function lerpWeight(h: StepInputs, out: Float32Array): number {
   // h, not beta1: a double passed to a call V8 does not inline is boxed (compile() runs on every step).
   const w = f(1 - h.beta1);
-  let flags = abi.F_M_LERP;
-  if (Math.abs(w) < 0.5) out[abi.S_LERP] = w;
-  else {
-    flags |= abi.F_M_LERP_END;
-    out[abi.S_LERP] = w - 1;
+  if (Math.abs(w) < 0.5) {
+    out[abi.S_LERP] = w;
+    return abi.F_M_LERP;
   }
+  out[abi.S_LERP] = w - 1;
+  return abi.F_M_LERP | abi.F_M_LERP_END;
+}
+
+function lerpStage(k: Knobs, h: StepInputs, out: Float32Array): number {
+  let flags = lerpWeight(h, out);
   // FusedAdamKernel.cpp: the vector body contracts v*b2 + ((1-b2)*g)*g as fma((1-b2)*g, g, v*b2), the scalar
   // tail (the last n % 8 elements, AVX2's 8 lanes) as fma(v, b2, ((1-b2)*g)*g).
   if (k.fma && k.impl === "fused") flags |= abi.F_V_TAIL8;

@@ -1,7 +1,7 @@
 // What the algorithms beyond Adam share on the host: whether a step runs XLA's arithmetic (optax's own
 // sequence: decay added to the update, or none) and the XLA stages every optax program starts with.
 import * as abi from "../assembly/abi.js";
-import type { Knobs, StepInputs } from "./conventions.js";
+import { lerpWeight, type Knobs, type StepInputs } from "./conventions.js";
 
 const f = Math.fround;
 
@@ -28,15 +28,7 @@ export function familyPrefix(k: Knobs, h: StepInputs, out: Float32Array): number
 // torch 2.x's lerp (aten/src/ATen/native/Lerp.h: self + w*(end-self) for |w| < 0.5, else end + (w-1)*(end-self)),
 // TF/Keras's m += (g-m)*(1-b1), or (1-b1)*g + b1*m.
 export function firstMoment(k: Knobs, h: StepInputs, out: Float32Array): number {
-  if (k.moments === "lerp") {
-    const w = f(1 - h.beta1);
-    if (Math.abs(w) < 0.5) {
-      out[abi.S_LERP] = w;
-      return abi.F_M_LERP;
-    }
-    out[abi.S_LERP] = w - 1;
-    return abi.F_M_LERP | abi.F_M_LERP_END;
-  }
+  if (k.moments === "lerp") return lerpWeight(h, out);
   out[abi.S_C1] = k.oneMinusBeta === "f32" ? 1 - f(h.beta1) : 1 - h.beta1;
   return k.moments === "tf" ? abi.F_M_DELTA : 0;
 }

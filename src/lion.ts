@@ -3,23 +3,17 @@
 // python floats rounded to float32 where they meet a tensor, and under jax.jit LLVM contracts three
 // multiply-adds (golden/real/family/README.md). Elsewhere every op rounds on its own.
 import * as abi from "../assembly/abi.js";
-import { gradientStage, plainDecay, type Knobs, type StepInputs } from "./conventions.js";
+import { betaStage, gradientStage, plainDecay, type Knobs, type StepInputs } from "./conventions.js";
 import { familyPrefix, familyRunsXla } from "./family.js";
 
-const f = Math.fround;
 
 export function compileLion(k: Knobs, h: StepInputs, out: Float32Array): number {
   out.fill(0);
   const xla = familyRunsXla(k);
   let flags = familyPrefix(k, h, out);
   flags |= gradientStage(h, out);
-  const b1 = h.beta1;
-  const b2 = h.beta2;
-  out[abi.S_B1] = b1;
-  out[abi.S_B2] = b2;
   // Keras casts the betas to float32 before 1 - beta (oneMinusBeta "f32"); optax and torch subtract in float64.
-  out[abi.S_C1] = k.oneMinusBeta === "f32" ? 1 - f(b1) : 1 - b1;
-  out[abi.S_C2] = k.oneMinusBeta === "f32" ? 1 - f(b2) : 1 - b2;
+  betaStage(k, h, out);
   out[abi.S_K] = -(h.lr * h.lrMult);
   if (xla) {
     if (k.decay === "update" && h.weightDecay * h.decayMult !== 0) {
